@@ -1,0 +1,429 @@
+"""One live member: Raft, its disk, the keyspace and the peer transport on trio.
+
+The task tree of a member: the peer transport, a ticker, the lease expirer and the Ready
+loop. Everything that touches the RawNode goes through one event channel drained by the
+Ready loop, so Raft is only ever driven from one task. Each turn of the loop steps every
+queued message, proposes every queued request as one batch, then for each Ready:
+persist + fsync (in a worker thread, while new work queues up: group commit), send,
+apply, advance. Clients wait on the apply of their own entry, like etcd's wait.Wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import struct
+import time
+from dataclasses import dataclass, field
+
+import trio
+
+from engine.kv import (
+    AlarmAction, AlarmRequest, AlarmType, ErrorKind, KVConfig, KVError, KVStore,
+    LeaseRevokeRequest, decode_request, encode_request, min_lease_ttl,
+)
+from engine.raft import (
+    ConfChange, ConfChangeType, Config, Entry, EntryType, Message, ProposalDropped, RawNode,
+    Ready, SoftState, StateType,
+)
+
+from . import errors_etcd as err
+from .disk import DiskStorage
+from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
+from .faultgate import FaultGate
+from .membership import Member, Membership
+from .transport import PeerTransport, parse_host_port
+
+log = logging.getLogger("raftviz.server")
+
+EVENT_QUEUE = 65536
+DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024
+
+
+@dataclass
+class ServerConfig:
+    name: str
+    data_dir: str
+    membership: Membership            # the initial cluster (or the one to join)
+    peer_listen: tuple[str, int]
+    client_urls: tuple[str, ...] = ()
+    heartbeat_ms: int = 100
+    election_ms: int = 1000
+    snapshot_count: int = 10_000
+    quota_backend_bytes: int = 2 * 1024 ** 3
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    request_timeout: float = 5.0
+    ssl_server: object = None
+    ssl_client: object = None
+
+    @property
+    def election_ticks(self) -> int:
+        return max(2, self.election_ms // self.heartbeat_ms)
+
+
+@dataclass
+class _Read:
+    done: trio.Event = field(default_factory=trio.Event)
+    index: int = 0
+
+
+class EtcdServer:
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.membership = cfg.membership
+        me = self.membership.by_name(cfg.name)
+        if me is None:
+            raise ValueError(f"--initial-cluster has no member named {cfg.name!r}")
+        self.id = me.id
+        self.ids = IdGenerator(self.id, time.time_ns() >> 10)
+        self.waiters = Waiters()
+        self.gate = FaultGate(self.id, random.Random(self.id))
+        self.paused = False
+        self.stopped = False
+        self.lead = 0
+        self.term = 0
+        self.role = StateType.FOLLOWER
+        self._send, self._recv = trio.open_memory_channel(EVENT_QUEUE)
+        self._reads: dict[bytes, _Read] = {}
+        self._read_batch: list[_Read] = []
+        self._applied_waiters: list[tuple[int, trio.Event]] = []
+        self._retry: list[bytes] = []
+        self.applied = 0
+        self.on_apply = []          # observers: callables(entry, result)
+
+    # -- startup --
+
+    def _open(self) -> None:
+        self.storage = DiskStorage.open(self.cfg.data_dir, self.membership.cluster_id, self.id)
+        tick_ms = self.cfg.heartbeat_ms
+        self.kv = KVStore(KVConfig(
+            quota_backend_bytes=self.cfg.quota_backend_bytes,
+            min_lease_ttl=min_lease_ttl(election_ticks=self.cfg.election_ticks,
+                                        tick_ms=tick_ms)))
+        snap = self.storage.snapshot()
+        if not snap.is_empty():
+            self._restore(snap.data)
+        self.applied = snap.metadata.index
+        self.rawnode = RawNode(Config(
+            id=self.id, storage=self.storage, rng=random.Random(self.id ^ time.time_ns()),
+            peers=self.membership.voters(), learners=self.membership.learners(),
+            election_tick=self.cfg.election_ticks, heartbeat_tick=1, applied=self.applied,
+            check_quorum=True, pre_vote=True, max_size_per_msg=1 << 20,
+        ))
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        await trio.to_thread.run_sync(self._open)
+        self.transport = PeerTransport(
+            self.id, self.cfg.peer_listen, self._deliver, self.gate,
+            unreachable=lambda peer: self._post(("unreachable", peer)),
+            max_frame_size=self.cfg.max_request_bytes * 4 + (1 << 20),
+            ssl_server=self.cfg.ssl_server, ssl_client=self.cfg.ssl_client)
+        try:
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                await nursery.start(self.transport.run, self._peer_addresses())
+                nursery.start_soon(self._ticker)
+                nursery.start_soon(self._loop)
+                nursery.start_soon(self._lease_expirer)
+                nursery.start_soon(self._publish_attributes)
+                task_status.started(self)
+        finally:
+            self.stopped = True
+            self.storage.close()
+
+    def _peer_addresses(self) -> dict[int, tuple[str, int]]:
+        return {m.id: parse_host_port(m.peer_urls[0])
+                for m in self.membership.members.values() if m.id != self.id}
+
+    # -- input to the loop --
+
+    def _post(self, event: tuple) -> None:
+        try:
+            self._send.send_nowait(event)
+        except trio.WouldBlock:
+            log.warning("member %x: event queue full, dropping %s", self.id, event[0])
+
+    def _deliver(self, m: Message) -> None:
+        self._post(("msg", m))
+
+    async def _ticker(self) -> None:
+        period = self.cfg.heartbeat_ms / 1000
+        while True:
+            await trio.sleep(period)
+            if not self.paused:
+                self._post(("tick",))
+
+    def step_ticks(self, n: int = 1) -> None:
+        """While paused: advance this member's clock by n ticks."""
+        for _ in range(n):
+            self._post(("tick",))
+
+    # -- the Ready loop --
+
+    async def _loop(self) -> None:
+        while True:
+            batch = [await self._recv.receive()]
+            while True:
+                try:
+                    batch.append(self._recv.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            self._step_all(batch)
+            await self._handle_readies()
+
+    def _step_all(self, events: list[tuple]) -> None:
+        proposals: list[bytes] = self._retry if self.lead else []
+        if self.lead:
+            self._retry = []
+        reads = False
+        for ev in events:
+            kind = ev[0]
+            if kind == "msg":
+                self.rawnode.step(ev[1])
+            elif kind == "tick":
+                self.rawnode.tick()
+            elif kind == "prop":
+                proposals.append(ev[1])
+            elif kind == "read":
+                reads = True
+            elif kind == "unreachable":
+                self.rawnode.report_unreachable(ev[1])
+            elif kind == "call":
+                ev[1]()
+        if proposals:
+            self._propose(proposals)
+        if reads:
+            self._start_read()
+
+    def _propose(self, datas: list[bytes]) -> None:
+        try:
+            self.rawnode.propose_many(datas)
+        except ProposalDropped:
+            # No leader yet, or a leader transfer: keep them until one is known (clients
+            # time out on their own if that takes too long).
+            self._retry.extend(datas)
+
+    def _start_read(self) -> None:
+        ctx = struct.pack(">Q", self.ids.next())
+        self._reads[ctx] = read = _Read()
+        batch, self._read_batch = self._read_batch, []
+
+        async def fan_out() -> None:
+            await read.done.wait()
+            for r in batch:
+                r.index = read.index
+                r.done.set()
+
+        self.nursery.start_soon(fan_out)
+        self.rawnode.read_index(ctx)
+
+    async def _handle_readies(self) -> None:
+        while self.rawnode.has_ready():
+            rd = self.rawnode.ready()
+            if rd.soft_state is not None:
+                self._on_soft_state(rd.soft_state)
+            if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
+                await trio.to_thread.run_sync(
+                    self.storage.save, rd.hard_state, rd.entries, rd.snapshot, rd.must_sync)
+            if rd.hard_state is not None:
+                self.term = rd.hard_state.term
+            self.transport.send(rd.messages)
+            if rd.snapshot is not None and not rd.snapshot.is_empty():
+                self._restore(rd.snapshot.data)
+                self.applied = rd.snapshot.metadata.index
+                self._sync_peers()
+            self._apply_all(rd.committed_entries)
+            self._serve_reads(rd)
+            self.rawnode.advance(rd)
+            self._wake_applied()
+            await self._maybe_snapshot()
+
+    def _on_soft_state(self, ss: SoftState) -> None:
+        was_leader = self.role is StateType.LEADER
+        self.lead, self.role = ss.lead, ss.raft_state
+        now = trio.current_time()
+        if self.role is StateType.LEADER and not was_leader:
+            # A new leader restarts every lease's clock: it cannot know how much of a
+            # TTL passed under the old leader (etcd's lessor Promote).
+            self.kv.promote(now, extend=self.cfg.election_ms / 1000)
+        elif was_leader and self.role is not StateType.LEADER:
+            self.kv.demote()
+
+    def _serve_reads(self, rd: Ready) -> None:
+        for rs in rd.read_states:
+            read = self._reads.pop(rs.request_ctx, None)
+            if read is not None:
+                read.index = rs.index
+                read.done.set()
+
+    # -- applying --
+
+    def _apply_all(self, entries: list[Entry]) -> None:
+        for e in entries:
+            if e.index <= self.applied:
+                continue
+            if e.type is EntryType.CONF_CHANGE:
+                self._apply_conf_change(e)
+            elif e.data:
+                self._apply_normal(e)
+            else:
+                self.kv.advance_consistent_index(e.index)
+            self.applied = e.index
+
+    def _apply_normal(self, e: Entry) -> None:
+        try:
+            kind, rid, payload = unwrap(e.data)
+        except ValueError as exc:
+            log.error("member %x: skipping undecodable entry %d: %s", self.id, e.index, exc)
+            self.kv.advance_consistent_index(e.index)
+            return
+        if kind is Kind.MEMBER_ATTR:
+            self.membership.update(Member.decode(payload))
+            self.kv.advance_consistent_index(e.index)
+            self.waiters.trigger(rid, None)
+            return
+        result, error = None, None
+        try:
+            result = self.kv.apply(decode_request(payload), index=e.index,
+                                   now=trio.current_time())
+        except KVError as exc:
+            error = exc
+        for observe in self.on_apply:
+            observe(e, result if error is None else error)
+        self.waiters.trigger(rid, result, error)
+
+    def _apply_conf_change(self, e: Entry) -> None:
+        cc = ConfChange.decode(e.data)
+        _, rid, payload = unwrap(cc.context)
+        self.kv.advance_consistent_index(e.index)
+        if cc.type is ConfChangeType.REMOVE_NODE:
+            self.membership.remove(cc.node_id)
+        elif cc.node_id in self.membership.members and cc.type is ConfChangeType.ADD_NODE:
+            self.membership.promote(cc.node_id)
+        else:
+            self.membership.add(Member.decode(payload))
+        self.rawnode.apply_conf_change(cc)
+        self._sync_peers()
+        self.waiters.trigger(rid, self.membership)
+        if cc.type is ConfChangeType.REMOVE_NODE and cc.node_id == self.id:
+            log.warning("member %x: removed from the cluster", self.id)
+
+    def _sync_peers(self) -> None:
+        wanted = self._peer_addresses()
+        for peer_id in list(self.transport.peers):
+            if peer_id not in wanted:
+                self.transport.remove_peer(peer_id)
+        for peer_id, address in wanted.items():
+            self.transport.add_peer(peer_id, address)
+
+    def _wake_applied(self) -> None:
+        still = []
+        for index, event in self._applied_waiters:
+            if index <= self.applied:
+                event.set()
+            else:
+                still.append((index, event))
+        self._applied_waiters = still
+
+    # -- snapshots --
+
+    async def _maybe_snapshot(self) -> None:
+        first = self.storage.snapshot().metadata.index
+        if self.applied - first < self.cfg.snapshot_count:
+            return
+        data = self._snapshot_data()
+        conf = self.rawnode.status().conf_state
+        await trio.to_thread.run_sync(self.storage.create_snapshot, self.applied, conf, data)
+
+    def _snapshot_data(self) -> bytes:
+        members = self.membership.encode()
+        return struct.pack(">I", len(members)) + members + self.kv.snapshot()
+
+    def _restore(self, data: bytes) -> None:
+        (n,) = struct.unpack_from(">I", data)
+        self.membership = Membership.decode(data[4:4 + n])
+        self.kv.install_snapshot(data[4 + n:])
+
+    # -- leases --
+
+    async def _lease_expirer(self) -> None:
+        while True:
+            await trio.sleep(0.5)
+            if self.role is not StateType.LEADER:
+                continue
+            for lease_id in self.kv.expired_leases(trio.current_time(), limit=500):
+                self.nursery.start_soon(self._revoke_quietly, lease_id)
+
+    async def _revoke_quietly(self, lease_id: int) -> None:
+        try:
+            await self.propose(LeaseRevokeRequest(lease_id))
+        except (KVError, err.ServerError):
+            pass   # gone already, or lost leadership: the next leader retries
+
+    async def _publish_attributes(self) -> None:
+        """Announce this member's client URLs through the log, as etcd does at start."""
+        me = self.membership.members[self.id]
+        member = Member(me.id, self.cfg.name, me.peer_urls, self.cfg.client_urls,
+                        me.is_learner)
+        while True:
+            rid = self.ids.next()
+            waiter = self.waiters.register(rid)
+            self._post(("prop", wrap(Kind.MEMBER_ATTR, rid, member.encode())))
+            with trio.move_on_after(self.cfg.request_timeout):
+                await waiter.done.wait()
+                return
+            self.waiters.forget(rid)
+
+    # -- the client API --
+
+    async def propose(self, request) -> object:
+        """Replicate one keyspace request and return the result of applying it here."""
+        self.kv.validate(request)
+        payload = encode_request(request)
+        if len(payload) > self.cfg.max_request_bytes:
+            raise err.too_large()
+        if not self.kv.quota_available(request):
+            await self._raise_nospace()
+        return await self._wait_applied(Kind.KV, payload)
+
+    async def _wait_applied(self, kind: Kind, payload: bytes) -> object:
+        rid = self.ids.next()
+        waiter = self.waiters.register(rid)
+        self._post(("prop", wrap(kind, rid, payload)))
+        with trio.move_on_after(self.cfg.request_timeout):
+            await waiter.done.wait()
+            if waiter.error is not None:
+                raise waiter.error
+            return waiter.result
+        self.waiters.forget(rid)
+        raise err.timed_out() if self.lead else err.no_leader()
+
+    async def _raise_nospace(self) -> None:
+        """Over quota: raise the NOSPACE alarm through the log, then refuse (etcd)."""
+        alarm = AlarmRequest(AlarmAction.ACTIVATE, self.id, AlarmType.NOSPACE)
+        with trio.move_on_after(self.cfg.request_timeout):
+            await self._wait_applied(Kind.KV, encode_request(alarm))
+        raise KVError(ErrorKind.NO_SPACE)
+
+    async def linearizable_barrier(self) -> None:
+        """Return once this member has applied everything committed before the call
+        (ReadIndex); a read served after that is linearizable."""
+        read = _Read()
+        self._read_batch.append(read)
+        self._post(("read",))
+        with trio.move_on_after(self.cfg.request_timeout):
+            await read.done.wait()
+            await self.wait_applied(read.index)
+            return
+        raise err.timed_out() if self.lead else err.no_leader()
+
+    async def wait_applied(self, index: int) -> None:
+        if index <= self.applied:
+            return
+        event = trio.Event()
+        self._applied_waiters.append((index, event))
+        await event.wait()
+
+    def call_in_loop(self, fn) -> None:
+        """Run fn on the Raft loop's turn (for RawNode calls from other tasks)."""
+        self._post(("call", fn))
