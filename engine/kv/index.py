@@ -60,9 +60,9 @@ class KeyIndex:
         gen.ver += 1
 
     def tombstone(self, rev: Revision) -> None:
-        """Record a delete at `rev`: it closes the current generation."""
-        if not self.generations[-1].revs:
-            raise ValueError(f"tombstone of {self.key!r}, which does not exist")
+        """Record a delete at `rev`: it closes the current generation. Deletes only ever
+        hit existing keys; a generation holding nothing but a tombstone is what compaction
+        leaves of a delete at the compaction revision, and comes back so from a snapshot."""
         gen = self.generations[-1]
         gen.revs.append(rev)
         gen.ver += 1  # etcd counts the tombstone too
@@ -87,17 +87,20 @@ class KeyIndex:
         return gen if gen.revs else None
 
     def compact(self, at_rev: int) -> list[Revision]:
-        """Forget what no read at or after `at_rev` can see; return the dropped revisions.
+        """Forget what no read or watch from `at_rev` on can see; return the dropped revisions.
 
         Kept: every revision after at_rev, and in each generation still alive at at_rev the
         last revision at or before it (the value a read at at_rev sees). A generation whose
-        tombstone is at or before at_rev is dropped whole, tombstone included.
+        tombstone is before at_rev is dropped whole. One deliberate difference from etcd: a
+        tombstone exactly at at_rev is kept (alone, as a generation of its own) until a later
+        compaction; etcd drops it, and a watcher replaying from at_rev then misses the delete.
         """
         dropped: list[Revision] = []
         kept: list[Generation] = []
         last = len(self.generations) - 1
         for number, gen in enumerate(self.generations):
-            if number != last and gen.revs[-1].main <= at_rev:
+            closed = number != last
+            if closed and gen.revs[-1].main < at_rev:
                 dropped.extend(gen.revs)
                 continue
             visible = gen.last_at_or_before(at_rev)

@@ -305,7 +305,7 @@ def _rebuild(state: SnapshotState, config: KVConfig) -> tuple[MVCCStore, Lessor]
     except ValueError as exc:
         raise SnapshotError(str(exc)) from None
     for record in state.records:
-        _check_consistent(mvcc, record)
+        _check_consistent(mvcc, record, state.compact_rev)
         mvcc.add_record(record.rev, Record(record.kv, record.tombstone))
     mvcc.current_rev, mvcc.compact_rev = state.current_rev, state.compact_rev
     for ki in mvcc.index.indexes(KeySpan(b"", b"")):
@@ -317,13 +317,14 @@ def _rebuild(state: SnapshotState, config: KVConfig) -> tuple[MVCCStore, Lessor]
     return mvcc, lessor
 
 
-def _check_consistent(mvcc: MVCCStore, record: SnapshotRecord) -> None:
+def _check_consistent(mvcc: MVCCStore, record: SnapshotRecord, compact_rev: int) -> None:
     """Refuse a record that could not follow the ones before it for its key."""
     ki = mvcc.index.key_index(record.kv.key)
     gen = ki.live_generation()
     kv, main = record.kv, record.rev.main
     if record.tombstone:
-        ok = gen is not None
+        # Only compaction leaves a delete without its put: one at the compaction revision.
+        ok = gen is not None or main == compact_rev
     elif gen is not None:
         ok = kv.create_revision == gen.created and kv.version == gen.ver + 1
     else:
