@@ -31,7 +31,7 @@ from . import errors_etcd as err
 from .disk import DiskStorage
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
-from .membership import Member, Membership
+from .membership import Member, Membership, member_id
 from .transport import PeerTransport, parse_host_port
 
 log = logging.getLogger("raftviz.server")
@@ -90,6 +90,7 @@ class EtcdServer:
         self._retry: list[bytes] = []
         self.applied = 0
         self.on_apply = []          # observers: callables(entry, result)
+        self.watch_sinks: dict[int, object] = {}   # kv watch id -> callable(responses)
 
     # -- startup --
 
@@ -125,6 +126,7 @@ class EtcdServer:
                 nursery.start_soon(self._ticker)
                 nursery.start_soon(self._loop)
                 nursery.start_soon(self._lease_expirer)
+                nursery.start_soon(self._watch_syncer)
                 nursery.start_soon(self._publish_attributes)
                 task_status.started(self)
         finally:
@@ -233,6 +235,7 @@ class EtcdServer:
                 self.applied = rd.snapshot.metadata.index
                 self._sync_peers()
             self._apply_all(rd.committed_entries)
+            self.dispatch_watches()
             self._serve_reads(rd)
             self.rawnode.advance(rd)
             self._wake_applied()
@@ -280,6 +283,7 @@ class EtcdServer:
         if kind is Kind.MEMBER_ATTR:
             self.membership.update(Member.decode(payload))
             self.kv.advance_consistent_index(e.index)
+            self._sync_peers()
             self.waiters.trigger(rid, None)
             return
         result, error = None, None
@@ -343,6 +347,22 @@ class EtcdServer:
         (n,) = struct.unpack_from(">I", data)
         self.membership = Membership.decode(data[4:4 + n])
         self.kv.install_snapshot(data[4 + n:])
+
+    # -- watches --
+
+    def dispatch_watches(self) -> None:
+        """Hand every ready watch response to its stream; never blocks the loop (a
+        stream that cannot keep up is the keyspace's unsynced-watcher problem)."""
+        for watch_id, responses in self.kv.drain_responses().items():
+            sink = self.watch_sinks.get(watch_id)
+            if sink is not None:
+                sink(responses)
+
+    async def _watch_syncer(self) -> None:
+        while True:
+            await trio.sleep(0.1)
+            self.kv.sync_watchers()
+            self.dispatch_watches()
 
     # -- leases --
 
@@ -427,3 +447,89 @@ class EtcdServer:
     def call_in_loop(self, fn) -> None:
         """Run fn on the Raft loop's turn (for RawNode calls from other tasks)."""
         self._post(("call", fn))
+
+    # -- membership and leadership --
+
+    async def change_membership(self, cc_type: ConfChangeType, member: Member) -> Membership:
+        """Propose one single-step configuration change and wait for it to apply here."""
+        rid = self.ids.next()
+        waiter = self.waiters.register(rid)
+        cc = ConfChange(cc_type, member.id, wrap(Kind.MEMBER_ATTR, rid, member.encode()))
+
+        def propose() -> None:
+            try:
+                self.rawnode.propose_conf_change(cc)
+            except ProposalDropped as e:
+                self.waiters.trigger(rid, error=err.ServerError(
+                    f"etcdserver: {e}", "FAILED_PRECONDITION"))
+
+        self.call_in_loop(propose)
+        with trio.move_on_after(self.cfg.request_timeout):
+            await waiter.done.wait()
+            if waiter.error is not None:
+                raise waiter.error
+            return self.membership
+        self.waiters.forget(rid)
+        raise err.timed_out()
+
+    async def member_add(self, peer_urls: tuple[str, ...], is_learner: bool) -> Member:
+        taken = {u for m in self.membership.members.values() for u in m.peer_urls}
+        if taken & set(peer_urls):
+            raise err.peer_url_exists()
+        if is_learner and self.membership.learners():
+            raise err.ServerError("etcdserver: too many learner members in cluster",
+                                  "FAILED_PRECONDITION")
+        new_id = member_id(peer_urls, f"{time.time_ns()}")
+        member = Member(new_id, "", peer_urls, (), is_learner)
+        kind = ConfChangeType.ADD_LEARNER if is_learner else ConfChangeType.ADD_NODE
+        await self.change_membership(kind, member)
+        return member
+
+    async def member_remove(self, mid: int) -> Membership:
+        member = self.membership.members.get(mid)
+        if member is None:
+            raise err.member_not_found()
+        return await self.change_membership(ConfChangeType.REMOVE_NODE, member)
+
+    async def member_promote(self, mid: int) -> Membership:
+        member = self.membership.members.get(mid)
+        if member is None:
+            raise err.member_not_found()
+        if not member.is_learner:
+            raise err.not_learner()
+        if self.role is not StateType.LEADER:
+            raise err.not_leader()
+        self._check_learner_ready(mid)
+        return await self.change_membership(ConfChangeType.ADD_NODE, member)
+
+    def _check_learner_ready(self, mid: int) -> None:
+        """etcd promotes a learner only once it holds 90% of the leader's log."""
+        progress = self.rawnode.status().progress
+        learner, mine = progress.get(mid), progress.get(self.id)
+        if learner is None or mine is None or learner.match < 0.9 * mine.match:
+            raise err.learner_not_ready()
+
+    async def member_update(self, mid: int, peer_urls: tuple[str, ...]) -> Membership:
+        m = self.membership.members.get(mid)
+        if m is None:
+            raise err.member_not_found()
+        updated = Member(m.id, m.name, peer_urls, m.client_urls, m.is_learner)
+        await self._wait_applied(Kind.MEMBER_ATTR, updated.encode())
+        return self.membership
+
+    async def move_leader(self, target: int) -> None:
+        if self.role is not StateType.LEADER:
+            raise err.not_leader()
+        if target not in self.membership.voters():
+            raise err.bad_leader_transferee()
+        self.call_in_loop(lambda: self.rawnode.transfer_leader(target))
+        with trio.move_on_after(self.cfg.election_ms / 1000 * 2):
+            while self.lead != target:
+                await trio.sleep(self.cfg.heartbeat_ms / 1000)
+            return
+        raise err.ServerError("etcdserver: request timed out, leader transfer took too long",
+                              "UNAVAILABLE")
+
+    def snapshot_bytes(self) -> bytes:
+        """The member's state machine as one blob (for Maintenance.Snapshot)."""
+        return self._snapshot_data()

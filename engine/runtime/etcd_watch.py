@@ -1,0 +1,136 @@
+"""etcd's Watch service: one bidirectional stream holding many watchers.
+
+A stream reads create / cancel / progress requests on a thread of its own and writes
+responses from a thread-safe queue. Watchers live in the keyspace under store-wide ids;
+each stream numbers its watchers from 0 as etcd does and translates. Events reach the
+queue from the member's loop (EtcdServer.dispatch_watches), never blocking it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+
+import grpc
+import trio
+
+from engine import kv
+
+from . import etcd_convert as cv
+from .etcd_grpc import Bridge
+from .proto import rpc_pb2, rpc_pb2_grpc
+
+_CLOSE = object()
+
+
+class WatchStream:
+    def __init__(self, bridge: Bridge) -> None:
+        self.b = bridge
+        self.out: queue.Queue = queue.Queue()
+        self.local_ids = itertools.count(0)
+        self.by_store_id: dict[int, int] = {}     # store watch id -> stream watch id
+        self.closed = False
+
+    # -- requests (reader thread) --
+
+    def read_requests(self, requests) -> None:
+        try:
+            for req in requests:
+                which = req.WhichOneof("request_union")
+                if which == "create_request":
+                    self.b.run(self._create, req.create_request)
+                elif which == "cancel_request":
+                    self.b.run(self._cancel, req.cancel_request.watch_id)
+                elif which == "progress_request":
+                    self.b.run(self._progress)
+        except (grpc.RpcError, trio.RunFinishedError, ValueError):
+            pass
+        finally:
+            self.close()
+
+    async def _create(self, r: rpc_pb2.WatchCreateRequest) -> None:
+        server = self.b.server
+        local = r.watch_id if r.watch_id else next(self.local_ids)
+        if local in self.by_store_id.values():
+            self.out.put(rpc_pb2.WatchResponse(
+                header=self._header(), watch_id=local, created=True, canceled=True,
+                cancel_reason=kv.ErrorKind.DUPLICATE_WATCH_ID.message))
+            return
+        filters = [kv.FilterType(f) for f in r.filters]
+        store_id = server.kv.watch(r.key, r.range_end, r.start_revision, prev_kv=r.prev_kv,
+                                   filters=filters, progress_notify=r.progress_notify)
+        self.by_store_id[store_id] = local
+        self.out.put(rpc_pb2.WatchResponse(header=self._header(), watch_id=local,
+                                           created=True))
+        server.watch_sinks[store_id] = self._sink
+        server.dispatch_watches()
+
+    async def _cancel(self, local: int) -> None:
+        for store_id, mine in list(self.by_store_id.items()):
+            if mine == local:
+                self._forget(store_id)
+                self.out.put(rpc_pb2.WatchResponse(header=self._header(), watch_id=local,
+                                                   canceled=True))
+
+    async def _progress(self) -> None:
+        server = self.b.server
+        server.kv.request_progress(list(self.by_store_id))
+        server.dispatch_watches()
+
+    def _forget(self, store_id: int) -> None:
+        server = self.b.server
+        server.kv.cancel_watch(store_id)
+        server.watch_sinks.pop(store_id, None)
+        self.by_store_id.pop(store_id, None)
+
+    # -- responses (called on the member's loop) --
+
+    def _sink(self, responses: list[kv.WatchResponse]) -> None:
+        header = self.b.header()
+        for r in responses:
+            local = self.by_store_id.get(r.watch_id)
+            if local is None:
+                continue
+            self.out.put(cv.watch_response(r, header, local))
+            if r.canceled:
+                self._forget(r.watch_id)
+
+    def _header(self) -> rpc_pb2.ResponseHeader:
+        return self.b.header().pb(self.b.server.kv.current_revision)
+
+    # -- lifecycle --
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.out.put(_CLOSE)
+        try:
+            self.b.run_sync(self._forget_all)
+        except trio.RunFinishedError:
+            pass
+
+    def _forget_all(self) -> None:
+        for store_id in list(self.by_store_id):
+            self._forget(store_id)
+
+    def responses(self):
+        while True:
+            item = self.out.get()
+            if item is _CLOSE:
+                return
+            yield item
+
+
+class WatchService(rpc_pb2_grpc.WatchServicer):
+    def __init__(self, bridge: Bridge) -> None:
+        self.b = bridge
+
+    def Watch(self, request_iterator, context):
+        stream = WatchStream(self.b)
+        context.add_callback(stream.close)
+        reader = threading.Thread(target=stream.read_requests, args=(request_iterator,),
+                                  name="watch-reader", daemon=True)
+        reader.start()
+        yield from stream.responses()
