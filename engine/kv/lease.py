@@ -48,8 +48,8 @@ class Lease:
 
 
 class Lessor:
-    def __init__(self, min_ttl: int = 0, retry_interval: float = EXPIRED_LEASE_RETRY) -> None:
-        self.min_ttl = min_ttl
+    def __init__(self, min_ttl: int = 1, retry_interval: float = EXPIRED_LEASE_RETRY) -> None:
+        self.min_ttl = max(1, min_ttl)  # a lease lives at least a second, whatever asked
         self.retry_interval = retry_interval
         self.leases: SortedDict = SortedDict()  # lease id -> Lease
         self.primary = False
@@ -72,7 +72,7 @@ class Lessor:
 
     def restore(self, lease_id: int, ttl: int) -> None:
         """Re-create a lease from a snapshot, exactly as it was granted."""
-        if lease_id == 0 or not 0 <= ttl <= MAX_LEASE_TTL or lease_id in self.leases:
+        if lease_id == 0 or not 1 <= ttl <= MAX_LEASE_TTL or lease_id in self.leases:
             raise ValueError(f"invalid lease {lease_id} with TTL {ttl}")
         self.leases[lease_id] = Lease(lease_id, ttl)
 

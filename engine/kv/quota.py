@@ -11,7 +11,8 @@ size is an estimate computed from what is stored, the same on every member:
 
 Unlike etcd's file, the estimate shrinks as soon as compaction drops history (etcd needs a
 defragmentation for that). A request's cost is what it would add: a put's record, a txn's
-costlier branch (nested txns included), a lease grant's lease.
+costlier branch (nested txns included), a lease grant's lease. Like etcd, a put is costed
+by its request, so an ignore_value put costs less than the old value it stores again.
 """
 
 from __future__ import annotations

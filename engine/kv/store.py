@@ -33,8 +33,8 @@ from .watch import DEFAULT_BATCH_MAX_REVS, DEFAULT_MAX_PENDING, WatchHub
 
 @dataclass(frozen=True, slots=True)
 class KVConfig:
-    """Limits of one store. Everything but the watch settings must be equal on every
-    member, or their applies could differ."""
+    """Limits of one store. max_txn_ops, quota_backend_bytes and min_lease_ttl take part
+    in applying requests, so they must be equal on every member; the rest is local."""
     max_txn_ops: int = DEFAULT_MAX_TXN_OPS
     quota_backend_bytes: int = DEFAULT_QUOTA_BYTES
     min_lease_ttl: int = min_lease_ttl(election_ticks=10, tick_ms=100)
@@ -44,6 +44,8 @@ class KVConfig:
 
 
 class KVStore:
+    """One member's keyspace: `apply` for the log, local reads, leases, watches, snapshots."""
+
     def __init__(self, config: KVConfig = KVConfig()) -> None:
         self.config = config
         self.consistent_index = 0  # Raft index of the last entry applied
@@ -92,9 +94,12 @@ class KVStore:
             if index <= self.consistent_index:
                 return None
             self.consistent_index = index
+        handler = self._handlers.get(type(request))
+        if handler is None:
+            raise TypeError(f"not a request the keyspace applies: {type(request).__name__}")
         validate_request(request, self.config.max_txn_ops)
         self._check_alarms(request)
-        return self._handlers[type(request)](request, now)
+        return handler(request, now)
 
     def advance_consistent_index(self, index: int) -> None:
         """Record an applied log entry that is not a keyspace request (a conf change, the
@@ -251,9 +256,12 @@ class KVStore:
 
     def take_responses(self, watch_id: int,
                        max_responses: int | None = None) -> list[WatchResponse]:
+        """The watcher's ready responses, oldest first (a lagging watcher is topped up from
+        history first). After a `canceled` response the id is gone: KeyError from then on."""
         return self._watches.take(watch_id, max_responses)
 
     def drain_responses(self) -> dict[int, list[WatchResponse]]:
+        """`take_responses` for every watcher that has something ready, by watch id."""
         return self._watches.drain()
 
     def sync_watchers(self) -> int:
@@ -262,6 +270,8 @@ class KVStore:
 
     def request_progress(self, watch_ids: Iterable[int] | None = None, *,
                          only_progress_notify: bool = False) -> list[int]:
+        """Queue a progress response (no events, current revision) for every synced
+        watcher, or those given, or those created with progress_notify; return their ids."""
         return self._watches.request_progress(watch_ids,
                                               only_progress_notify=only_progress_notify)
 

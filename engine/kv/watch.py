@@ -47,8 +47,9 @@ class WatchHub:
     def __init__(self, store: MVCCStore, max_pending: int = DEFAULT_MAX_PENDING,
                  batch_max_revs: int = DEFAULT_BATCH_MAX_REVS) -> None:
         self.store = store
-        self.max_pending = max_pending
-        self.batch_max_revs = batch_max_revs
+        # At least one of each, or a lagging watcher could never make progress.
+        self.max_pending = max(1, max_pending)
+        self.batch_max_revs = max(1, batch_max_revs)
         self.watchers: dict[int, Watcher] = {}
         self._next_id = 0
 

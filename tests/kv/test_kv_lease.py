@@ -27,6 +27,7 @@ def test_ttl_is_raised_to_the_minimum():
     assert grant(store, 1, 1).ttl == 5
     assert grant(store, 2, -3).ttl == 5
     assert grant(store, 3, 6).ttl == 6
+    assert grant(KVStore(KVConfig(min_lease_ttl=0)), 1, 0).ttl == 1  # never below a second
 
 
 @pytest.mark.parametrize("lease_id, ttl, kind, message, code", [

@@ -95,6 +95,11 @@ def test_a_refused_entry_still_advances_the_consistent_index():
     assert store.apply(PutRequest(b"k", b""), index=9) is None
 
 
+def test_only_keyspace_requests_apply():
+    with pytest.raises(TypeError):
+        KVStore().apply(b"put k v")
+
+
 def test_install_snapshot_replaces_state_in_place():
     store = KVStore()
     put(store, b"mine")
