@@ -60,7 +60,10 @@ class PeerTransport:
     async def run(self, peers: dict[int, tuple[str, int]], *,
                   task_status=trio.TASK_STATUS_IGNORED) -> None:
         host, port = self.listen
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        try:
+            listeners = await trio.open_tcp_listeners(port, host=host)
+        except OSError as e:
+            raise OSError(f"cannot listen for peers on {host}:{port}: {e.strerror}") from None
         self.port = listeners[0].socket.getsockname()[1]
         if self.ssl_server is not None:
             listeners = [trio.SSLListener(l, self.ssl_server) for l in listeners]
