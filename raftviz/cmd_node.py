@@ -8,6 +8,7 @@ status 1; bad flags are exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import signal
 import sys
@@ -24,6 +25,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("node", help="run one member of a live cluster (etcd's flags)",
                        description="Run one raftviz member. Flags are named as etcd's.")
     add_node_flags(p)
+    p.add_argument("--enable-control", action="store_true",
+                   help="serve raftviz's control service (observe, faults, crash) on the "
+                        "client port; for local teaching clusters only")
     p.add_argument("--log-level", default="warning",
                    choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=run)
@@ -38,8 +42,9 @@ def _tls(settings, prefix: str) -> TLSFiles:
 
 async def _serve(settings) -> None:
     async with trio.open_nursery() as nursery:
-        await nursery.start(run_member, settings.server, settings.client_listen,
-                            _tls(settings, ""), _tls(settings, "peer_"))
+        await nursery.start(functools.partial(
+            run_member, settings.server, settings.client_listen, _tls(settings, ""),
+            _tls(settings, "peer_"), control=settings.control))
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 nursery.cancel_scope.cancel()
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
                         format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
     try:
         settings = node_settings(args)
+        settings.control = args.enable_control
     except ValueError as e:
         print(f"raftviz node: {e}", file=sys.stderr)
         return 2

@@ -95,7 +95,7 @@ def member_command(layout: Layout, i: int, data_dir: str, args) -> list[str]:
             "--initial-cluster", layout.initial_cluster(),
             "--initial-cluster-token", layout.token,
             "--heartbeat-interval", str(args.heartbeat_interval),
-            "--election-timeout", str(args.election_timeout)]
+            "--election-timeout", str(args.election_timeout), "--enable-control"]
 
 
 def start_members(layout: Layout, data_dir: str, args) -> list[subprocess.Popen]:

@@ -21,6 +21,7 @@ class NodeSettings:
     server: ServerConfig
     client_listen: list[tuple[str, int]]
     tls: dict[str, str]
+    control: bool = False
 
 
 def add_node_flags(p: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import trio
 from .etcd_grpc import (
     Bridge, ClusterService, KVService, LeaseService, MaintenanceService,
 )
+from .control import ControlService
 from .etcd_watch import WatchService
 from .proto import rpc_pb2_grpc
 from .server import EtcdServer, ServerConfig
@@ -64,7 +65,7 @@ def peer_ssl_contexts(tls: TLSFiles) -> tuple[ssl.SSLContext, ssl.SSLContext]:
 
 
 def build_grpc_server(bridge: Bridge, addresses: list[tuple[str, int]],
-                      tls: TLSFiles) -> tuple[grpc.Server, list[int]]:
+                      tls: TLSFiles, control: bool = False) -> tuple[grpc.Server, list[int]]:
     server = grpc.server(futures.ThreadPoolExecutor(GRPC_WORKERS, "grpc"),
                          options=[("grpc.so_reuseport", 0),
                                   ("grpc.max_receive_message_length",
@@ -74,6 +75,9 @@ def build_grpc_server(bridge: Bridge, addresses: list[tuple[str, int]],
     rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(bridge), server)
     rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(bridge), server)
     rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(bridge), server)
+    if control:
+        server.add_generic_rpc_handlers(
+            (ControlService(bridge.server, bridge.token).handler(),))
     ports = []
     for host, port in addresses:
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -89,14 +93,17 @@ def build_grpc_server(bridge: Bridge, addresses: list[tuple[str, int]],
 
 async def run_member(cfg: ServerConfig, client_addresses: list[tuple[str, int]],
                      client_tls: TLSFiles = TLSFiles(), peer_tls: TLSFiles = TLSFiles(), *,
+                     control: bool = False,
                      task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Serve one member until cancelled. `control` adds raftviz's control service
+    (observe, faults, crash) on the client port: for local teaching clusters only."""
     if peer_tls.enabled:
         cfg.ssl_server, cfg.ssl_client = peer_ssl_contexts(peer_tls)
     member = EtcdServer(cfg)
     async with trio.open_nursery() as nursery:
         await nursery.start(member.run)
         bridge = Bridge(member, trio.lowlevel.current_trio_token())
-        grpc_server, ports = build_grpc_server(bridge, client_addresses, client_tls)
+        grpc_server, ports = build_grpc_server(bridge, client_addresses, client_tls, control)
         grpc_server.start()
         try:
             task_status.started((member, ports))

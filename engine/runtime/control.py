@@ -1,0 +1,199 @@
+"""The control service: raftviz's own small gRPC service beside etcd's, per member.
+
+`Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
+tail, per-follower progress, held messages, fault gate, keyspace revision, leases),
+coalesced to at most one every `interval` and only when something changed, so a watcher
+can never slow the member down. `Command` changes the member at run time: pause and step
+its clock, hold / deliver / drop messages, cut links, drop rate, delay, heal, campaign,
+transfer leadership, crash. JSON over gRPC's generic handlers keeps it free of a .proto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import grpc
+import trio
+
+from engine.raft import describe_message
+from engine.raft.describe import describe_entry
+
+from .server import EtcdServer
+
+SERVICE = "raftviz.Control"
+LOG_TAIL = 40
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True).encode()
+
+
+def _loads(data: bytes):
+    return json.loads(data) if data else {}
+
+
+def observe(s: EtcdServer) -> dict:
+    """One consistent JSON-able snapshot of the member; call on its trio thread."""
+    st = s.rawnode.status()
+    log = s.rawnode.raft.raft_log
+    lo = max(log.first_index(), log.last_index() - LOG_TAIL + 1)
+    entries = log.slice(lo, log.last_index() + 1) if log.last_index() >= lo else []
+    return {
+        "id": s.id, "name": s.cfg.name, "pid": os.getpid(),
+        "role": st.soft_state.raft_state.value, "term": st.hard_state.term,
+        "vote": st.hard_state.vote, "lead": st.soft_state.lead,
+        "commit": st.hard_state.commit, "applied": s.applied,
+        "first_index": st.first_index, "last_index": st.last_index,
+        "snapshot_index": s.storage.snapshot().metadata.index,
+        "voters": sorted(st.conf_state.voters), "learners": sorted(st.conf_state.learners),
+        "lead_transferee": st.lead_transferee, "paused": s.paused,
+        "progress": {str(i): {"match": p.match, "next": p.next, "state": p.state.value,
+                              "recent_active": p.recent_active, "inflight": p.inflight,
+                              "learner": p.is_learner} for i, p in st.progress.items()},
+        "log": [{"index": e.index, "term": e.term, "type": e.type.value,
+                 "text": describe_entry(e)} for e in entries],
+        "held": [{"id": h.id, "text": describe_message(h.message), "to": h.message.to,
+                  "type": h.message.type.value} for h in s.gate.held.values()],
+        "gate": {"cut": sorted(s.gate.cut), "drop_rate": s.gate.drop_rate,
+                 "delay": s.gate.delay, "hold": s.gate.hold},
+        "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
+        "db_size": s.kv.size_bytes,
+        "transport": dict(s.transport.stats),
+        "members": {str(m.id): {"name": m.name, "client_urls": list(m.client_urls),
+                                "peer_urls": list(m.peer_urls), "learner": m.is_learner}
+                    for m in s.membership.members.values()},
+    }
+
+
+class Commands:
+    """What `Command` can ask; each returns a one-line description of what happened."""
+
+    def __init__(self, server: EtcdServer) -> None:
+        self.s = server
+
+    def pause(self, **_) -> str:
+        self.s.paused = True
+        return f"{self.s.cfg.name}'s clock is paused: it will not tick until resumed or stepped"
+
+    def resume(self, **_) -> str:
+        self.s.paused = False
+        return f"{self.s.cfg.name}'s clock runs again"
+
+    def step(self, ticks: int = 1, **_) -> str:
+        self.s.step_ticks(int(ticks))
+        return f"{self.s.cfg.name} ticked {int(ticks)} time(s)"
+
+    def hold(self, on: bool = True, **_) -> str:
+        released = self.s.gate.set_hold(bool(on))
+        for h in released:
+            self.s.transport.enqueue(h.message)
+        return "messages are held for delivery one by one" if on else \
+            f"hold mode off: {len(released)} held message(s) sent"
+
+    def deliver(self, id: int, **_) -> str:
+        m = self.s.gate.release(int(id))
+        self.s.transport.enqueue(m)
+        return f"delivered {describe_message(m)}"
+
+    def drop(self, id: int, **_) -> str:
+        m = self.s.gate.discard(int(id))
+        return f"dropped {describe_message(m)}"
+
+    def cut(self, peers: list[int], **_) -> str:
+        self.s.gate.set_cut({int(p) for p in peers})
+        return f"{self.s.cfg.name} cannot send to {sorted(self.s.gate.cut) or 'nobody'}"
+
+    def heal(self, **_) -> str:
+        self.s.gate.heal()
+        return f"{self.s.cfg.name}'s links are whole again, without loss or delay"
+
+    def drop_rate(self, rate: float, **_) -> str:
+        self.s.gate.set_drop_rate(float(rate))
+        return f"{self.s.cfg.name} loses {float(rate):.0%} of what it sends"
+
+    def delay(self, seconds: float, **_) -> str:
+        self.s.gate.set_delay(float(seconds))
+        return f"{self.s.cfg.name}'s messages take {float(seconds) * 1000:.0f} ms longer"
+
+    def campaign(self, **_) -> str:
+        self.s.call_in_loop(self.s.rawnode.campaign)
+        return f"{self.s.cfg.name} starts an election"
+
+    def transfer(self, to: int, **_) -> str:
+        self.s.call_in_loop(lambda: self.s.rawnode.transfer_leader(int(to)))
+        return f"leadership transfer to {int(to):x} requested"
+
+    def crash(self, **_) -> str:
+        # Die like kill -9, a moment after answering, so the caller learns it happened.
+        threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+        return f"{self.s.cfg.name} crashes now; its disk keeps what it synced"
+
+
+class ControlService:
+    def __init__(self, server: EtcdServer, token: trio.lowlevel.TrioToken,
+                 interval: float = 0.05) -> None:
+        self.server = server
+        self.token = token
+        self.interval = interval
+        self.commands = Commands(server)
+
+    def _snapshot(self) -> dict:
+        return trio.from_thread.run_sync(observe, self.server, trio_token=self.token)
+
+    def observe_stream(self, request, context):
+        last = None
+        while context.is_active():
+            try:
+                snap = self._snapshot()
+            except trio.RunFinishedError:
+                return
+            if snap != last:
+                yield snap
+                last = snap
+            time.sleep(self.interval)
+
+    def command(self, request, context):
+        op = str(request.get("op", ""))
+        fn = getattr(self.commands, op.replace("-", "_"), None)
+        if fn is None or op.startswith("_"):
+            return {"ok": False, "message": f"unknown control command {op!r}"}
+        try:
+            message = trio.from_thread.run_sync(lambda: fn(**request.get("args", {})),
+                                                trio_token=self.token)
+            return {"ok": True, "message": message}
+        except (KeyError, ValueError, TypeError) as e:
+            return {"ok": False, "message": str(e).strip("'\"")}
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(SERVICE, {
+            "Observe": grpc.unary_stream_rpc_method_handler(
+                self.observe_stream, request_deserializer=_loads, response_serializer=_dumps),
+            "Command": grpc.unary_unary_rpc_method_handler(
+                self.command, request_deserializer=_loads, response_serializer=_dumps),
+        })
+
+
+class ControlClient:
+    """The other end, for the UI, the lessons and the torture nemesis."""
+
+    def __init__(self, url: str) -> None:
+        self.channel = grpc.insecure_channel(url.split("://", 1)[-1])
+        self._command = self.channel.unary_unary(f"/{SERVICE}/Command",
+                                                 request_serializer=_dumps,
+                                                 response_deserializer=_loads)
+        self._observe = self.channel.unary_stream(f"/{SERVICE}/Observe",
+                                                  request_serializer=_dumps,
+                                                  response_deserializer=_loads)
+
+    def command(self, op: str, timeout: float = 5.0, **args) -> dict:
+        return self._command({"op": op, "args": args}, timeout=timeout)
+
+    def observe(self):
+        return self._observe({})
+
+    def close(self) -> None:
+        self.channel.close()

@@ -1,0 +1,85 @@
+"""The control service on live members: observe, partition the leader, hold and deliver."""
+
+import functools
+
+import pytest
+import trio
+
+from engine.runtime.control import ControlClient
+from engine.runtime.membership import Membership
+from engine.runtime.node import run_member
+from engine.runtime.server import ServerConfig
+from tests.runtime.live_cluster import free_ports
+
+
+async def start_cluster(nursery, tmp_path, n=3):
+    peer, client = free_ports(n), free_ports(n)
+    urls = {f"n{i + 1}": (f"http://127.0.0.1:{peer[i]}",) for i in range(n)}
+    members = []
+    for i in range(n):
+        cfg = ServerConfig(name=f"n{i + 1}", data_dir=str(tmp_path / f"n{i + 1}"),
+                           membership=Membership.initial(urls, "t"),
+                           peer_listen=("127.0.0.1", peer[i]),
+                           client_urls=(f"http://127.0.0.1:{client[i]}",),
+                           heartbeat_ms=10, election_ms=100)
+        member, _ = await nursery.start(functools.partial(
+            run_member, cfg, [("127.0.0.1", client[i])], control=True))
+        members.append(member)
+    return members, [f"127.0.0.1:{p}" for p in client]
+
+
+async def until(cond, timeout=10):
+    with trio.fail_after(timeout):
+        while not cond():
+            await trio.sleep(0.01)
+
+
+def leader(members):
+    return next((m for m in members if m.role.value == "leader"), None)
+
+
+@pytest.mark.trio
+async def test_observe_and_partition_the_leader(tmp_path):
+    async with trio.open_nursery() as n:
+        members, urls = await start_cluster(n, tmp_path)
+        await until(lambda: leader(members))
+        old = leader(members)
+        old_term = old.term
+        i = members.index(old)
+        client = ControlClient(urls[i])
+        snap = await trio.to_thread.run_sync(lambda: next(iter(client.observe())))
+        assert snap["role"] == "leader" and snap["id"] == old.id
+        others = [m.id for m in members if m is not old]
+        reply = await trio.to_thread.run_sync(lambda: client.command("cut", peers=others))
+        assert reply["ok"], reply
+        # The old leader cannot reach anyone: the others elect a new leader in a later term.
+        await until(lambda: any(m.role.value == "leader" and m.term > old_term
+                                for m in members if m is not old))
+        reply = await trio.to_thread.run_sync(lambda: client.command("heal"))
+        assert reply["ok"]
+        await until(lambda: old.role.value == "follower" and old.lead != 0)
+        client.close()
+        n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_hold_then_deliver_one_message(tmp_path):
+    async with trio.open_nursery() as n:
+        members, urls = await start_cluster(n, tmp_path)
+        await until(lambda: leader(members))
+        i = members.index(leader(members))
+        client = ControlClient(urls[i])
+        call = lambda *a, **k: trio.to_thread.run_sync(lambda: client.command(*a, **k))
+        assert (await call("hold", on=True))["ok"]
+        await until(lambda: len(members[i].gate.held) >= 2)
+        first = min(members[i].gate.held)
+        reply = await call("deliver", id=first)
+        assert reply["ok"] and reply["message"].startswith("delivered")
+        assert first not in members[i].gate.held
+        bad = await call("deliver", id=10 ** 9)
+        assert not bad["ok"] and "no held message" in bad["message"]
+        unknown = await call("explode")
+        assert not unknown["ok"] and "unknown control command" in unknown["message"]
+        assert (await call("hold", on=False))["ok"]
+        client.close()
+        n.cancel_scope.cancel()
