@@ -84,7 +84,7 @@ class EtcdServer:
         self.term = 0
         self.role = StateType.FOLLOWER
         self._send, self._recv = trio.open_memory_channel(EVENT_QUEUE)
-        self._reads: dict[bytes, _Read] = {}
+        self._reads: dict[bytes, tuple[list[_Read], float]] = {}   # ctx -> (reads, sent)
         self._read_batch: list[_Read] = []
         self._applied_waiters: list[tuple[int, trio.Event]] = []
         self._retry: list[bytes] = []
@@ -206,17 +206,15 @@ class EtcdServer:
             self._retry.extend(datas)
 
     def _start_read(self) -> None:
-        ctx = struct.pack(">Q", self.ids.next())
-        self._reads[ctx] = read = _Read()
+        """One ReadIndex for every read queued since the last turn (etcd batches too)."""
         batch, self._read_batch = self._read_batch, []
-
-        async def fan_out() -> None:
-            await read.done.wait()
-            for r in batch:
-                r.index = read.index
-                r.done.set()
-
-        self.nursery.start_soon(fan_out)
+        if not batch:
+            return
+        now = trio.current_time()
+        for ctx in [c for c, (_, t) in self._reads.items() if now - t > self.cfg.request_timeout]:
+            del self._reads[ctx]   # never answered (no leader then): the reader retried
+        ctx = struct.pack(">Q", self.ids.next())
+        self._reads[ctx] = (batch, now)
         self.rawnode.read_index(ctx)
 
     async def _handle_readies(self) -> None:
@@ -254,8 +252,8 @@ class EtcdServer:
 
     def _serve_reads(self, rd: Ready) -> None:
         for rs in rd.read_states:
-            read = self._reads.pop(rs.request_ctx, None)
-            if read is not None:
+            batch, _ = self._reads.pop(rs.request_ctx, ((), 0))
+            for read in batch:
                 read.index = rs.index
                 read.done.set()
 
@@ -429,10 +427,14 @@ class EtcdServer:
         """Return once this member has applied everything committed before the call
         (ReadIndex); a read served after that is linearizable."""
         read = _Read()
-        self._read_batch.append(read)
-        self._post(("read",))
+        retry = self.cfg.election_ms / 4000
         with trio.move_on_after(self.cfg.request_timeout):
-            await read.done.wait()
+            while not read.done.is_set():
+                # A follower without a leader drops ReadIndex silently: ask again.
+                self._read_batch.append(read)
+                self._post(("read",))
+                with trio.move_on_after(retry):
+                    await read.done.wait()
             await self.wait_applied(read.index)
             return
         raise err.timed_out() if self.lead else err.no_leader()

@@ -24,7 +24,7 @@ from .faultgate import FaultGate
 log = logging.getLogger("raftviz.transport")
 
 QUEUE_FRAMES = 4096          # frames waiting per peer before new ones are dropped
-BACKOFF_MIN, BACKOFF_MAX = 0.05, 2.0
+BACKOFF_MIN, BACKOFF_MAX = 0.05, 0.5
 
 
 @dataclass
