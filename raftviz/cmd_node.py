@@ -21,7 +21,7 @@ from engine.runtime.node import TLSFiles, run_member
 from .node_flags import add_node_flags, node_settings
 
 
-def add_parser(sub) -> None:
+def register(sub) -> None:
     p = sub.add_parser("node", help="run one member of a live cluster (etcd's flags)",
                        description="Run one raftviz member. Flags are named as etcd's.")
     add_node_flags(p)
@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
                         "client port; for local teaching clusters only")
     p.add_argument("--log-level", default="warning",
                    choices=("debug", "info", "warning", "error"))
-    p.set_defaults(func=run)
+    p.set_defaults(run=run)
 
 
 def _tls(settings, prefix: str) -> TLSFiles:

@@ -41,7 +41,7 @@ class Layout:
         return ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(self.names, self.peer_ports))
 
 
-def add_parser(sub) -> None:
+def register(sub) -> None:
     p = sub.add_parser("up", help="start a local cluster, one process per member",
                        description="Start a local raftviz cluster on loopback ports.")
     p.add_argument("--nodes", type=int, default=3, help="members, 1 to 7 (default 3)")
@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
     p.add_argument("--election-timeout", type=int, default=1000, metavar="MS")
     p.add_argument("--wait", type=float, default=30.0,
                    help="seconds to wait for a leader before giving up")
-    p.set_defaults(func=run)
+    p.set_defaults(run=run)
 
 
 def free_ports(n: int) -> list[int]:
