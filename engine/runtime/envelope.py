@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import itertools
 import struct
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import trio
@@ -52,18 +53,24 @@ class Waiter:
     done: trio.Event = field(default_factory=trio.Event)
     result: object = None
     error: BaseException | None = None
+    future: Future | None = None     # a thread waits on this instead (gRPC workers)
 
     def set(self, result: object = None, error: BaseException | None = None) -> None:
         self.result, self.error = result, error
         self.done.set()
+        if self.future is not None:
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)
 
 
 class Waiters:
     def __init__(self) -> None:
         self.pending: dict[int, Waiter] = {}
 
-    def register(self, request_id: int) -> Waiter:
-        w = self.pending[request_id] = Waiter()
+    def register(self, request_id: int, future: Future | None = None) -> Waiter:
+        w = self.pending[request_id] = Waiter(future=future)
         return w
 
     def trigger(self, request_id: int, result: object = None,

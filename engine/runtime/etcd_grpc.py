@@ -10,6 +10,7 @@ etcd_watch.py.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 import random
 import threading
 import zlib
@@ -44,6 +45,20 @@ class Bridge:
 
     def run_sync(self, fn, *args):
         return trio.from_thread.run_sync(fn, *args, trio_token=self.token)
+
+    def propose(self, request):
+        """Replicate a request from a gRPC worker thread; no trio task per call."""
+        s = self.server
+        future: Future = Future()
+        self.token.run_sync_soon(s.submit, request, future)
+        try:
+            return future.result(timeout=s.cfg.request_timeout)
+        except FutureTimeout:
+            try:
+                self.token.run_sync_soon(s.abandon, future)
+            except trio.RunFinishedError:
+                pass
+            raise err.timed_out() if s.lead else err.no_leader() from None
 
     def header(self) -> cv.Header:
         s = self.server
@@ -97,12 +112,12 @@ class KVService(rpc_pb2_grpc.KVServicer):
 
     @abort_on_error
     def Put(self, request, context):
-        r = self.b.run(self.b.server.propose, cv.put_request(request))
+        r = self.b.propose(cv.put_request(request))
         return cv.put_response(r, self.b.header())
 
     @abort_on_error
     def DeleteRange(self, request, context):
-        r = self.b.run(self.b.server.propose, cv.delete_request(request))
+        r = self.b.propose(cv.delete_request(request))
         return cv.delete_response(r, self.b.header())
 
     @abort_on_error
@@ -112,13 +127,12 @@ class KVService(rpc_pb2_grpc.KVServicer):
             self.b.server.kv.validate(txn)
             r = self.b.run(self._read_txn, txn)
         else:
-            r = self.b.run(self.b.server.propose, txn)
+            r = self.b.propose(txn)
         return cv.txn_response(r, self.b.header())
 
     @abort_on_error
     def Compact(self, request, context):
-        r = self.b.run(self.b.server.propose,
-                       kv.CompactionRequest(request.revision, request.physical))
+        r = self.b.propose(kv.CompactionRequest(request.revision, request.physical))
         return rpc_pb2.CompactionResponse(header=self.b.header().pb(r.header.revision))
 
 
@@ -130,13 +144,13 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):
     @abort_on_error
     def LeaseGrant(self, request, context):
         lease_id = request.ID or kv.pick_lease_id(self.rng)
-        r = self.b.run(self.b.server.propose, kv.LeaseGrantRequest(request.TTL, lease_id))
+        r = self.b.propose(kv.LeaseGrantRequest(request.TTL, lease_id))
         return rpc_pb2.LeaseGrantResponse(header=self.b.header().pb(r.header.revision),
                                           ID=r.id, TTL=r.ttl)
 
     @abort_on_error
     def LeaseRevoke(self, request, context):
-        r = self.b.run(self.b.server.propose, kv.LeaseRevokeRequest(request.ID))
+        r = self.b.propose(kv.LeaseRevokeRequest(request.ID))
         return rpc_pb2.LeaseRevokeResponse(header=self.b.header().pb(r.header.revision))
 
     def _is_leader(self) -> bool:
@@ -249,7 +263,7 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
         if action is kv.AlarmAction.GET:
             members = s.kv.alarms(alarm)
         else:
-            r = self.b.run(s.propose, kv.AlarmRequest(action, request.memberID, alarm))
+            r = self.b.propose(kv.AlarmRequest(action, request.memberID, alarm))
             members = r.alarms
         return rpc_pb2.AlarmResponse(header=self._header(), alarms=[
             rpc_pb2.AlarmMember(memberID=m.member_id, alarm=int(m.alarm)) for m in members])
