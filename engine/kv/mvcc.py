@@ -9,8 +9,6 @@ attachment through the small `LeaseHooks` protocol, so this module does not know
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +16,7 @@ from typing import Protocol
 from sortedcontainers import SortedDict
 
 from .errors import ErrorKind, KVError
+from .etcdhash import hash_records
 from .index import Revision, TreeIndex
 from .keys import KeySpan
 from .quota import record_size
@@ -95,26 +94,9 @@ class MVCCStore:
             yield rev, self.records[rev]
 
     def hash_kv(self, rev: int) -> int:
-        """CRC-32 (zlib's, IEEE polynomial) of every stored record with main <= rev, in
-        revision order. Each record is encoded as: main and sub (8-byte big-endian signed),
-        a tombstone flag byte, key length (4 bytes) and key, value length and value,
-        create_revision, version, lease (8 bytes each). Records compacted away are gone on
-        every member alike, so equal applied histories give equal hashes. The value is not
-        comparable with etcd's own HashKV, whose encoding is protobuf's."""
-        crc = 0
-        for revision, record in self.history(0, rev):
-            crc = zlib.crc32(_hash_encoding(revision, record), crc)
-        return crc
-
-
-def _hash_encoding(rev: Revision, record: Record) -> bytes:
-    kv = record.kv
-    return b"".join((
-        struct.pack(">qqB", rev.main, rev.sub, record.tombstone),
-        struct.pack(">I", len(kv.key)), kv.key,
-        struct.pack(">I", len(kv.value)), kv.value,
-        struct.pack(">qqq", kv.create_revision, kv.version, kv.lease),
-    ))
+        """etcd's HashKV of every stored record with main <= rev (see etcdhash)."""
+        records = ((r.main, r.sub, rec.kv, rec.tombstone) for r, rec in self.history(0, rev))
+        return hash_records(records, self.compact_rev)
 
 
 class ReadView:

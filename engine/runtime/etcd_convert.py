@@ -25,6 +25,16 @@ class Header:
                                       revision=revision, raft_term=self.raft_term)
 
 
+class RevisionOnly(Header):
+    """Responses nested in a txn carry only a revision in their header, as in etcd."""
+
+    def pb(self, revision: int) -> rpc_pb2.ResponseHeader:
+        return rpc_pb2.ResponseHeader(revision=revision)
+
+
+NESTED = RevisionOnly(0, 0, 0)
+
+
 # -- requests --
 
 def range_request(r: rpc_pb2.RangeRequest) -> kv.RangeRequest:
@@ -108,7 +118,7 @@ def response_op(r, h: Header) -> rpc_pb2.ResponseOp:
 
 def txn_response(r: kv.TxnResponse, h: Header) -> rpc_pb2.TxnResponse:
     return rpc_pb2.TxnResponse(header=h.pb(r.header.revision), succeeded=r.succeeded,
-                               responses=[response_op(x, h) for x in r.responses])
+                               responses=[response_op(x, NESTED) for x in r.responses])
 
 
 def event(e: kv.Event) -> kv_pb2.Event:

@@ -10,6 +10,7 @@ etcd_watch.py.
 from __future__ import annotations
 
 import functools
+import hashlib
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 import random
 import threading
@@ -29,6 +30,13 @@ from .server import EtcdServer
 
 VERSION = "3.4.23"     # the etcd API version this server speaks
 SNAPSHOT_CHUNK = 32 * 1024
+
+
+def snapshot_stream_bytes(blob: bytes) -> bytes:
+    """What Maintenance.Snapshot streams: the blob padded to 512-byte blocks, then the
+    SHA-256 of that, which etcdctl checks before it keeps the file (etcd's layout)."""
+    padded = blob + b"\0" * (-len(blob) % 512)
+    return padded + hashlib.sha256(padded).digest()
 
 
 class Bridge:
@@ -292,12 +300,13 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
     @abort_on_error
     def HashKV(self, request, context):
         r = self.b.run_sync(self.b.server.kv.hash_kv, request.revision)
+        # etcd reports -1 for a store that was never compacted.
         return rpc_pb2.HashKVResponse(header=self.b.header().pb(r.header.revision),
-                                      hash=r.hash, compact_revision=r.compact_revision)
+                                      hash=r.hash, compact_revision=r.compact_revision or -1)
 
     def Snapshot(self, request, context):
         try:
-            blob = self.b.run_sync(self.b.server.snapshot_bytes)
+            blob = snapshot_stream_bytes(self.b.run_sync(self.b.server.snapshot_bytes))
         except trio.RunFinishedError:
             context.abort(grpc.StatusCode.UNAVAILABLE, "etcdserver: server stopped")
         header = self._header()

@@ -19,9 +19,11 @@ from raftviz.status import leader_of, query_status
 
 
 class ProcCluster:
-    def __init__(self, tmp_path, n: int = 3) -> None:
+    def __init__(self, tmp_path, n: int = 3, prefix: str = "n",
+                 heartbeat_ms: int = 20, election_ms: int = 200) -> None:
         self.dir = tmp_path
-        self.names = [f"n{i + 1}" for i in range(n)]
+        self.names = [f"{prefix}{i + 1}" for i in range(n)]
+        self.timing = [str(heartbeat_ms), str(election_ms)]
         ports = free_ports(2 * n)
         self.peer, self.client = ports[:n], ports[n:]
         self.urls = [f"http://127.0.0.1:{p}" for p in self.client]
@@ -34,7 +36,7 @@ class ProcCluster:
                 "--listen-client-urls", self.urls[i],
                 "--listen-peer-urls", f"http://127.0.0.1:{self.peer[i]}",
                 "--initial-cluster", initial, "--initial-cluster-token", "live-test",
-                "--heartbeat-interval", "20", "--election-timeout", "200",
+                "--heartbeat-interval", self.timing[0], "--election-timeout", self.timing[1],
                 "--enable-control"]
 
     def start(self, i: int) -> None:
