@@ -1,0 +1,56 @@
+"""The `raftviz` command line: one argparse parser, one small module per subcommand.
+
+A subcommand module exposes `register(subparsers)`, which adds its parser and sets
+`run=<function(args) -> int>` as a default. Adding a subcommand is one import and one line
+in `SUBCOMMANDS`. Bad arguments print one line, `raftviz: error: ...`, and exit 2; a
+subcommand's own failures print their message the same way, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from . import bench_sim, cmd_check, cmd_node, cmd_up
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):   # argparse would print the usage and exit
+        raise UsageError(message)
+
+
+def _register_bench(subparsers) -> None:
+    bench = subparsers.add_parser("bench", help="measure the engine's speed")
+    targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
+    bench_sim.register(targets)
+
+
+SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,
+                               _register_bench]
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="raftviz", description="An etcd-like Raft cluster you can watch think.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in SUBCOMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except UsageError as e:
+        print(f"raftviz: error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:        # --help and friends
+        return e.code if isinstance(e.code, int) else 0
+    except KeyboardInterrupt:
+        print("raftviz: interrupted", file=sys.stderr)
+        return 130
