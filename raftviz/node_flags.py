@@ -101,7 +101,8 @@ def node_settings(a: argparse.Namespace) -> NodeSettings:
         heartbeat_ms=a.heartbeat_interval, election_ms=a.election_timeout,
         snapshot_count=a.snapshot_count,
         quota_backend_bytes=a.quota_backend_bytes or 2 * 1024 ** 3,
-        max_request_bytes=a.max_request_bytes)
+        max_request_bytes=a.max_request_bytes,
+        new_cluster=a.initial_cluster_state == "new", token=a.initial_cluster_token)
     tls = {k: v for k, v in vars(a).items() if k.endswith(("_file", "cert_auth")) and v}
     _check_tls_files(tls)
     return NodeSettings(server, [parse_host_port(u) for u in listen_client], tls)

@@ -2,8 +2,8 @@
 
     [u8 kind][u64 request id][payload]
 
-kind KV holds an encoded keyspace request, kind MEMBER_ATTR a member's published client
-URLs. Every member applies every entry; the member that proposed it finds its waiter by
+kind KV holds an encoded keyspace request, MEMBER_ATTR a member's published name and
+client URLs, MEMBER_UPDATE its new peer URLs. Every member applies every entry; the member that proposed it finds its waiter by
 request id and answers its client with the result of its own apply, as etcd does.
 """
 
@@ -22,7 +22,8 @@ _HEAD = struct.Struct(">BQ")
 
 class Kind(enum.IntEnum):
     KV = 1
-    MEMBER_ATTR = 2
+    MEMBER_ATTR = 2      # a member publishes its name and client URLs
+    MEMBER_UPDATE = 3    # `member update`: new peer URLs
 
 
 def wrap(kind: Kind, request_id: int, payload: bytes) -> bytes:

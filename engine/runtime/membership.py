@@ -1,8 +1,9 @@
 """Cluster membership as etcd keeps it: members with names, peer and client URLs.
 
-Member and cluster ids are derived the way etcd derives them (a hash of the peer URLs,
-the cluster token and, for the cluster, every member id), so a cluster started twice with
-the same flags has the same ids and a data dir can be checked against them. Membership
+Member ids are a hash of the peer URLs and the cluster token, the cluster id a hash of the
+token, so a cluster started twice with the same flags has the same ids, a data dir can be
+checked against them, and a member added with `member add` knows its own id from its
+flags, as it must to join. Membership
 changes travel through the Raft log as configuration entries whose context is the member
 encoded here; the applied table is part of every snapshot.
 """
@@ -45,8 +46,10 @@ def member_id(peer_urls: tuple[str, ...], token: str) -> int:
     return _hash64("".join(sorted(peer_urls)).encode() + token.encode())
 
 
-def cluster_id(member_ids: list[int]) -> int:
-    return _hash64(b"".join(struct.pack(">Q", m) for m in sorted(member_ids)))
+def cluster_id(token: str) -> int:
+    """The cluster id follows from the token alone, so a member joining later (whose
+    --initial-cluster also names itself) computes the same id as the founders."""
+    return _hash64(b"cluster:" + token.encode())
 
 
 def parse_initial_cluster(text: str) -> dict[str, tuple[str, ...]]:
@@ -74,7 +77,7 @@ class Membership:
         for name, urls in initial_cluster.items():
             mid = member_id(urls, token)
             members[mid] = Member(mid, name, urls)
-        return cls(cluster_id(list(members)), members)
+        return cls(cluster_id(token), members)
 
     def voters(self) -> tuple[int, ...]:
         return tuple(sorted(m.id for m in self.members.values() if not m.is_learner))

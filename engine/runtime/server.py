@@ -24,7 +24,7 @@ from engine.kv import (
     LeaseRevokeRequest, decode_request, encode_request, min_lease_ttl,
 )
 from engine.raft import (
-    ConfChange, ConfChangeType, Config, Entry, EntryType, Message, MessageType,
+    ConfChange, ConfChangeType, Config, Entry, EntryType, HardState, Message, MessageType,
     ProposalDropped, RawNode, Ready, SoftState, StateType,
 )
 from engine.raft.coalesce import coalesce
@@ -55,6 +55,8 @@ class ServerConfig:
     quota_backend_bytes: int = 2 * 1024 ** 3
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     request_timeout: float = 5.0
+    new_cluster: bool = True          # --initial-cluster-state new (else: join existing)
+    token: str = "etcd-cluster"
     ssl_server: object = None
     ssl_client: object = None
 
@@ -106,13 +108,25 @@ class EtcdServer:
         snap = self.storage.snapshot()
         if not snap.is_empty():
             self._restore(snap.data)
+        elif self.storage.last_index() == 0 and self.cfg.new_cluster:
+            self._bootstrap()
         self.applied = snap.metadata.index
         self.rawnode = RawNode(Config(
             id=self.id, storage=self.storage, rng=random.Random(self.id ^ time.time_ns()),
-            peers=self.membership.voters(), learners=self.membership.learners(),
             election_tick=self.cfg.election_ticks, heartbeat_tick=1, applied=self.applied,
             check_quorum=True, pre_vote=True, max_size_per_msg=1 << 20,
         ))
+
+    def _bootstrap(self) -> None:
+        """A new cluster's log starts with one committed configuration entry per founding
+        member (etcd raft's bootstrap), so every member, and any member that joins later
+        and replays the log, learns the configuration from the log itself."""
+        entries = []
+        for i, m in enumerate(sorted(self.membership.members.values(), key=lambda m: m.id)):
+            cc = ConfChange(ConfChangeType.ADD_NODE, m.id, wrap(Kind.MEMBER_ATTR, 0, m.encode()))
+            entries.append(Entry(term=1, index=i + 1, type=EntryType.CONF_CHANGE,
+                                 data=cc.encode()))
+        self.storage.save(HardState(term=1, vote=0, commit=len(entries)), entries)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await trio.to_thread.run_sync(self._open)
@@ -288,10 +302,9 @@ class EtcdServer:
             log.error("member %x: skipping undecodable entry %d: %s", self.id, e.index, exc)
             self.kv.advance_consistent_index(e.index)
             return
-        if kind is Kind.MEMBER_ATTR:
-            self.membership.update(Member.decode(payload))
+        if kind in (Kind.MEMBER_ATTR, Kind.MEMBER_UPDATE):
+            self._apply_member_record(kind, Member.decode(payload))
             self.kv.advance_consistent_index(e.index)
-            self._sync_peers()
             self.waiters.trigger(rid, None)
             return
         result, error = None, None
@@ -303,6 +316,17 @@ class EtcdServer:
         for observe in self.on_apply:
             observe(e, result if error is None else error)
         self.waiters.trigger(rid, result, error)
+
+    def _apply_member_record(self, kind: Kind, m: Member) -> None:
+        old = self.membership.members.get(m.id)
+        if old is None:
+            return   # removed meanwhile
+        if kind is Kind.MEMBER_ATTR:
+            new = Member(m.id, m.name, old.peer_urls, m.client_urls, old.is_learner)
+        else:
+            new = Member(m.id, old.name, m.peer_urls, old.client_urls, old.is_learner)
+        self.membership.update(new)
+        self._sync_peers()
 
     def _apply_conf_change(self, e: Entry) -> None:
         cc = ConfChange.decode(e.data)
@@ -523,7 +547,7 @@ class EtcdServer:
         if is_learner and self.membership.learners():
             raise err.ServerError("etcdserver: too many learner members in cluster",
                                   "FAILED_PRECONDITION")
-        new_id = member_id(peer_urls, f"{time.time_ns()}")
+        new_id = member_id(peer_urls, self.cfg.token)   # what the new member computes too
         member = Member(new_id, "", peer_urls, (), is_learner)
         kind = ConfChangeType.ADD_LEARNER if is_learner else ConfChangeType.ADD_NODE
         await self.change_membership(kind, member)
@@ -558,7 +582,7 @@ class EtcdServer:
         if m is None:
             raise err.member_not_found()
         updated = Member(m.id, m.name, peer_urls, m.client_urls, m.is_learner)
-        await self._wait_applied(Kind.MEMBER_ATTR, updated.encode())
+        await self._wait_applied(Kind.MEMBER_UPDATE, updated.encode())
         return self.membership
 
     async def move_leader(self, target: int) -> None:

@@ -35,7 +35,7 @@ class LiveCluster:
         return ServerConfig(
             name=name, data_dir=str(self.tmp_path / name),
             membership=Membership.initial(self.urls, "test-token"),
-            peer_listen=("127.0.0.1", port), **self.settings)
+            peer_listen=("127.0.0.1", port), token="test-token", **self.settings)
 
     async def start(self, nursery: trio.Nursery, name: str) -> EtcdServer:
         scope = trio.CancelScope()
