@@ -20,24 +20,28 @@ from raftviz.status import leader_of, query_status
 
 class ProcCluster:
     def __init__(self, tmp_path, n: int = 3, prefix: str = "n",
-                 heartbeat_ms: int = 20, election_ms: int = 200) -> None:
+                 heartbeat_ms: int = 20, election_ms: int = 200,
+                 extra_args: tuple[str, ...] = (), scheme: str = "http") -> None:
         self.dir = tmp_path
+        self.extra_args = list(extra_args)
         self.names = [f"{prefix}{i + 1}" for i in range(n)]
         self.timing = [str(heartbeat_ms), str(election_ms)]
         ports = free_ports(2 * n)
         self.peer, self.client = ports[:n], ports[n:]
-        self.urls = [f"http://127.0.0.1:{p}" for p in self.client]
+        self.urls = [f"{scheme}://127.0.0.1:{p}" for p in self.client]
+        self.peer_scheme = scheme
         self.procs: dict[str, subprocess.Popen] = {}
 
     def command(self, i: int) -> list[str]:
-        initial = ",".join(f"{n}=http://127.0.0.1:{p}" for n, p in zip(self.names, self.peer))
+        initial = ",".join(f"{n}={self.peer_scheme}://127.0.0.1:{p}"
+                           for n, p in zip(self.names, self.peer))
         return [sys.executable, "-m", "raftviz", "node", "--name", self.names[i],
                 "--data-dir", str(self.dir / self.names[i]),
                 "--listen-client-urls", self.urls[i],
-                "--listen-peer-urls", f"http://127.0.0.1:{self.peer[i]}",
+                "--listen-peer-urls", f"{self.peer_scheme}://127.0.0.1:{self.peer[i]}",
                 "--initial-cluster", initial, "--initial-cluster-token", "live-test",
                 "--heartbeat-interval", self.timing[0], "--election-timeout", self.timing[1],
-                "--enable-control"]
+                "--enable-control", *self.extra_args]
 
     def start(self, i: int) -> None:
         log = open(self.dir / f"{self.names[i]}.log", "ab")
