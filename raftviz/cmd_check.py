@@ -21,8 +21,8 @@ def register(subparsers) -> None:
         description="Run seeds S..S+N-1 through the deterministic simulator. Every seed "
                     "derives all faults, timings and workload; the same arguments always "
                     "print the same trace hash.")
-    p.add_argument("--seeds", type=int_in_range(1), default=20, metavar="N",
-                   help="how many seeds to run (default 20)")
+    p.add_argument("--seeds", type=int_in_range(1), default=100, metavar="N",
+                   help="how many seeds to run (default 100)")
     p.add_argument("--nodes", type=int_in_range(1, 9), default=3, metavar="K",
                    help="cluster size, 1 to 9 (default 3)")
     p.add_argument("--start-seed", type=int_in_range(0), default=1,
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    bar = ProgressBar(args.seeds, sys.stderr)
+    bar = ProgressBar(args.seeds, sys.stderr, args.start_seed)
     started = time.perf_counter()
 
     def on_result(result: RunResult) -> None:
@@ -63,12 +63,13 @@ def _describe_ok(result: RunResult) -> str:
 
 
 class ProgressBar:
-    """`[#####.....] 12/100 seeds` redrawn in place on a terminal; silent otherwise."""
+    """`[#####.....] 12/100 seeds (seed 13)` redrawn in place on a terminal; silent otherwise."""
 
     WIDTH = 30
 
-    def __init__(self, total: int, stream) -> None:
+    def __init__(self, total: int, stream, first_seed: int = 1) -> None:
         self.total, self.done, self.stream = total, 0, stream
+        self.first_seed = first_seed
         self.live = hasattr(stream, "isatty") and stream.isatty()
         self.draw()
 
@@ -76,7 +77,8 @@ class ProgressBar:
         if self.live:
             filled = self.WIDTH * self.done // self.total
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} seeds")
+            seed = self.first_seed + min(self.done, self.total - 1)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} seeds (seed {seed})")
             self.stream.flush()
 
     def advance(self) -> None:

@@ -99,10 +99,11 @@ class RawNode:
     # -- output --
 
     def has_ready(self) -> bool:
-        r = self.raft
-        if r.soft_state() != self.prev_soft_state:
+        # Field by field rather than building SoftState/HardState: called after every input.
+        r, soft, hard = self.raft, self.prev_soft_state, self.prev_hard_state
+        if r.lead != soft.lead or r.state is not soft.raft_state:
             return True
-        if r.hard_state() != self.prev_hard_state:
+        if r.term != hard.term or r.vote != hard.vote or r.raft_log.committed != hard.commit:
             return True
         return bool(r.msgs or r.read_states or r.raft_log.unstable_entries
                     or r.raft_log.unstable_snapshot is not None

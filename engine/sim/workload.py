@@ -29,6 +29,7 @@ class Client:
     is_read: bool = False
     started: int = 0
     floor: int = 0            # for a read: the acknowledged index when it started
+    avoid: int = 0            # the node that just failed us: try another one first
 
 
 class Workload:
@@ -61,7 +62,7 @@ class Workload:
         if c.op:
             return
         self.next_op += 1
-        c.op, c.node = self.next_op, self.rng.randint(1, self.params.nodes)
+        c.op, c.node = self.next_op, self._pick_node(c.avoid)
         # After healing only reads: the liveness probe must not queue behind new writes.
         c.is_read = self.rng.random() < self.params.read_ratio or self.world.heal_time is not None
         c.key = f"{'r' if c.is_read else 'w'}{c.id}.{c.op}".encode()
@@ -79,6 +80,11 @@ class Workload:
         self.world.schedule(self.timeout, ClientTimeout(c.id, c.op))
         self.world.node_changed(node)
 
+    def _pick_node(self, avoid: int) -> int:
+        n = self.params.nodes
+        node = self.rng.randint(1, n - 1 if avoid and n > 1 else n)
+        return node + 1 if avoid and n > 1 and node >= avoid else node
+
     def _submit(self, c: Client, node) -> None:
         if c.is_read:
             node.rawnode.read_index(c.key)
@@ -89,7 +95,7 @@ class Workload:
 
     def _retry(self, c: Client, backoff: int) -> None:
         self._forget(c)
-        c.op = 0
+        c.op, c.avoid = 0, c.node
         self.world.schedule(backoff + int(self.rng.random() * backoff), ClientWake(c.id))
 
     def _forget(self, c: Client) -> None:
@@ -134,5 +140,5 @@ class Workload:
         self._done(c)
 
     def _done(self, c: Client) -> None:
-        c.op = 0
+        c.op, c.avoid = 0, 0
         self.world.schedule(self._think(), ClientWake(c.id))

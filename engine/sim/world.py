@@ -74,7 +74,8 @@ class World:
         self.events = 0
         self.fingerprint = 0
         self.ids = tuple(range(1, params.nodes + 1))
-        self.nodes: list[SimNode] = [None] + [self._make_node(i) for i in self.ids]  # type: ignore[list-item]
+        # Indexed by node id; slot 0 stays empty so ids need no translation on hot paths.
+        self.nodes: list = [None, *(self._make_node(i) for i in self.ids)]
         self.inflight: list[Ready | None] = [None] * (params.nodes + 1)
         self.disk_extra = [0] * (params.nodes + 1)
         self.checker = Checker(self.nodes)
@@ -91,14 +92,17 @@ class World:
         self.probes_committed = 0
         self.snapshots_sent = 0
         self.stopped = False
-        self.handlers = {
+        self.handlers = self._handlers()
+        self._boot(master)
+
+    def _handlers(self) -> dict:
+        return {
             Tick: self._on_tick, Message: self._on_message, DiskSync: self._on_disk_sync,
             SnapStatus: self._on_snap_status, Restart: self._on_restart,
             ClientWake: self.workload.on_wake, ClientTimeout: self.workload.on_timeout,
             NemesisAct: self._on_nemesis, Revert: self.nemesis.revert, Heal: self._on_heal,
             LivenessDeadline: self._on_liveness_deadline, LivenessProbe: self._on_probe,
         }
-        self._boot(master)
 
     def _make_node(self, node_id: int) -> SimNode:
         p = self.params

@@ -36,7 +36,7 @@ def test_the_same_arguments_print_the_same_trace_hash(capsys):
     assert first.group(3) == again.group(3)
 
 
-def test_defaults_are_twenty_seeds_from_one_on_three_nodes(capsys, monkeypatch):
+def test_defaults_are_a_hundred_seeds_from_one_on_three_nodes(capsys, monkeypatch):
     calls = []
 
     def fake_run_seeds(start, count, nodes, planted_bug, on_result):
@@ -46,7 +46,7 @@ def test_defaults_are_twenty_seeds_from_one_on_three_nodes(capsys, monkeypatch):
 
     monkeypatch.setattr("raftviz.cmd_check.run_seeds", fake_run_seeds)
     code, out, _ = check(capsys)
-    assert code == 0 and calls == [(1, 20, 3, False)]
+    assert code == 0 and calls == [(1, 100, 3, False)]
     assert SUMMARY.match(out.strip())
 
 
