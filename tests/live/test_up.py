@@ -1,0 +1,92 @@
+"""`raftviz up`: prints the endpoints once a leader exists, recovers the same cluster from
+its data dir after every process was killed with kill -9, and refuses bad input with one
+clear line."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+
+
+def start_up(data_dir, *extra):
+    p = subprocess.Popen([sys.executable, "-m", "raftviz", "up", "--data-dir", str(data_dir),
+                          "--heartbeat-interval", "20", "--election-timeout", "200", *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    line = p.stdout.readline()
+    assert line.startswith("endpoints: "), (line, p.stderr.read() if p.poll() else "")
+    return p, line.split(" ", 1)[1].strip().split(",")
+
+
+def kill_everything(p):
+    os.killpg(p.pid, signal.SIGKILL)      # `up` and every member: no clean shutdown
+    p.wait()
+
+
+def kv(url):
+    return rpc_pb2_grpc.KVStub(grpc.insecure_channel(url.split("://")[1]))
+
+
+def test_recovers_the_same_cluster_after_kill_9_of_every_process(tmp_path):
+    p, urls = start_up(tmp_path)
+    try:
+        assert len(urls) == 3 and all(u.startswith("http://127.0.0.1:") for u in urls)
+        for i in range(20):
+            kv(urls[i % 3]).Put(rpc_pb2.PutRequest(key=b"k%02d" % i, value=b"v"), timeout=5)
+    finally:
+        kill_everything(p)
+    assert oct(os.stat(tmp_path / "n1").st_mode & 0o777) == "0o700"
+    p, again = start_up(tmp_path)
+    try:
+        assert again == urls                     # same ports, same members
+        r = kv(urls[1]).Range(rpc_pb2.RangeRequest(key=b"k", range_end=b"l"), timeout=10)
+        assert r.count == 20 and r.header.revision == 21
+    finally:
+        p.send_signal(signal.SIGINT)             # Ctrl-C stops every member cleanly
+        assert p.wait(15) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["up", "--nodes", "9"], "--nodes must be between 1 and 7"),
+    (["node", "--initial-cluster", "a=http://127.0.0.1:1", "--name", "b"],
+     "--initial-cluster has no member named 'b'"),
+    (["node", "--listen-peer-urls", "127.0.0.1:notaport"], "--listen-peer-urls"),
+    (["node", "--heartbeat-interval", "100", "--election-timeout", "200"],
+     "--election-timeout should be at least 5 times"),
+])
+def test_bad_flags_give_one_line(tmp_path, args, message):
+    r = subprocess.run([sys.executable, "-m", "raftviz", *args], capture_output=True,
+                       text=True, timeout=30, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_busy_port_and_foreign_data_dir(tmp_path):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    busy = s.getsockname()[1]
+    try:
+        r = subprocess.run([sys.executable, "-m", "raftviz", "node", "--data-dir",
+                            str(tmp_path / "d"), "--listen-peer-urls",
+                            f"http://127.0.0.1:{busy}", "--listen-client-urls",
+                            "http://127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    finally:
+        s.close()
+    assert r.returncode == 1 and "cannot listen for peers" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "meta").write_bytes(b"not a raftviz data dir")
+    r = subprocess.run([sys.executable, "-m", "raftviz", "node", "--data-dir",
+                        str(tmp_path / "junk"), "--listen-client-urls", "http://127.0.0.1:0",
+                        "--listen-peer-urls", "http://127.0.0.1:0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "junk" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
