@@ -146,6 +146,7 @@ class MessageView:
     deliver_at: int | None = None
     delivered_at: int | None = None
     note: str = ""          # why it was dropped, or where it waits
+    request_ids: tuple[str, ...] = ()   # client requests its entries carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +300,17 @@ class ClientResult:
     node: int
     status: str             # pending | done | failed
     answer: str
+
+
+# The client language every driver accepts in `Backend.client` (etcdctl's words).
+CLIENT_HELP = """commands (etcdctl-like; start with @N to send to node N):
+  put KEY VALUE [--lease=ID] [--prev-kv]
+  get KEY [END] [--prefix|--from-key] [--rev=N] [--limit=N] [--consistency=s]
+  del KEY [END] [--prefix|--from-key] [--prev-kv]
+  txn CMP [&& CMP] then OP [; OP] [else OP [; OP]]   e.g. txn mod(a) = 0 then put a 1
+  watch KEY [END] [--prefix] [--rev=N] [--prev-kv]    unwatch ID
+  lease grant TTL | revoke ID | keep-alive ID | timetolive ID [--keys] | list
+  compact REV"""
 
 
 # --- commands ---------------------------------------------------------------------------

@@ -21,15 +21,6 @@ from engine.kv import (
 )
 from .ui_keyspace import show
 
-HELP = """commands (etcdctl-like; start with @N to send to node N):
-  put KEY VALUE [--lease=ID] [--prev-kv]
-  get KEY [END] [--prefix|--from-key] [--rev=N] [--limit=N] [--consistency=s]
-  del KEY [END] [--prefix|--from-key] [--prev-kv]
-  txn CMP [&& CMP] then OP [; OP] [else OP [; OP]]   e.g. txn mod(a) = 0 then put a 1
-  watch KEY [END] [--prefix] [--rev=N] [--prev-kv]    unwatch ID
-  lease grant TTL | revoke ID | keep-alive ID | timetolive ID [--keys] | list
-  compact REV"""
-
 
 class ClientError(Exception):
     """A line the client cannot make sense of; the text says what is wrong."""

@@ -220,7 +220,8 @@ def _campaign(world: World, cmd: o.Campaign) -> tuple[str, o.Command]:
         raise CommandRefused(f"Node {cmd.node} is not a voter and cannot campaign.")
     n.rawnode.campaign()
     world.settle(cmd.node)
-    return f"Node {cmd.node} starts an election (pre-vote first).", cmd
+    return (f"Node {cmd.node} campaigns, asking for pre-votes first; voters that still "
+            f"hear from a leader refuse.", cmd)
 
 
 def _snapshot(world: World, cmd: o.Snapshot) -> tuple[str, o.Command]:

@@ -96,10 +96,11 @@ def _entries_summary(f: Flight) -> tuple[str, int]:
 def message_view(f: Flight) -> MessageView:
     m = f.msg
     summary, count = _entries_summary(f)
+    carried = tuple(rid for rid in (describe_entry(e)[2] for e in m.entries) if rid)
     return MessageView(
         f.id, m.type.value, m.frm, m.to, m.term, m.index, m.log_term, m.commit, summary,
         count, m.reject, describe_message(m), f.status, f.sent_at, f.deliver_at,
-        f.delivered_at, f.note)
+        f.delivered_at, f.note, carried)
 
 
 def network_view(world: World) -> NetworkView:

@@ -21,7 +21,7 @@ from engine.raft.describe import describe_message
 
 from .host import NodeParams, SimNode
 from .ui_client import format_error, format_response
-from .ui_keyspace import KeyspaceApp, KeyspaceFactory, request_name, unwrap, wrap
+from .ui_keyspace import KeyspaceApp, KeyspaceFactory, unwrap, wrap
 from .ui_net import Flight, Wire
 from .ui_requests import Trace, Tracker
 
@@ -308,6 +308,3 @@ class World:
                 n.rawnode.propose(wrap(trace.id, LeaseRevokeRequest(lease_id)))
             except ProposalDropped:
                 trace.finish(self.time, "Error: etcdserver: no leader", ok=False)
-
-    def describe_request_id(self, request_id: int) -> str:
-        return request_name(request_id)

@@ -1,0 +1,231 @@
+"""The raftviz terminal app: layout, key bindings, and the loop that keeps it current.
+
+The app is thin on purpose. Widgets draw from their own reactives; `Controls` decides what
+each key does; `Session` talks to the backend. The app lays the widgets out in four tabs,
+hands every widget the newest `ClusterView` at most 25 times a second (and only when the
+cluster changed), runs "play" in simulated time, and routes the widgets' messages.
+
+Entry points for the command line: `run_sim(seed, nodes, at_event, scenario)` for the
+simulator, `run_backend(backend)` for any other driver.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Footer, Input, TabbedContent, TabPane
+
+from engine import observe as o
+from engine.observe import Backend, MessageStatus
+from engine.sim.backend import SimBackend
+
+from . import messages as msg
+from .actions import bindings
+from .controls import Controls
+from .palette import ClusterCommands
+from .session import Outcome, Session
+from .widgets.bars import NoteBar, TopBar
+from .widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
+from .widgets.logs import LogGrid
+from .widgets.nodes import NodeCards, NodeTable
+from .widgets.requests import ClientPanel, RequestList, TraceView
+from .widgets.timeline import Timeline
+from .widgets.wire import MessageList
+
+REFRESH_HZ = 25
+FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView)
+TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
+             "requests": "RequestList"}
+
+
+class RaftvizApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "raftviz"
+    BINDINGS = bindings()
+    COMMANDS = App.COMMANDS | {ClusterCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(self, backend: Backend, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.session = Session(backend)
+        self.controls = Controls(self)
+        self.play_timer: Timer | None = None
+        if theme:
+            self.theme = theme
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        with TabbedContent(initial="cluster"):
+            with TabPane("1 Cluster", id="cluster"):
+                yield NodeCards()
+                yield NodeTable()
+                with Horizontal(id="cluster-body"):
+                    yield LogGrid(id="logs")
+                    yield MessageList(id="wire-side")
+            with TabPane("2 Messages", id="messages"):
+                yield MessageList(id="wire")
+                yield Timeline()
+            with TabPane("3 Keyspace", id="keyspace"):
+                with Horizontal(id="keyspace-body"):
+                    yield KeyTable()
+                    with Vertical(id="key-side"):
+                        yield KeyHistory()
+                        yield WatchesLeases()
+            with TabPane("4 Requests", id="requests"):
+                with Horizontal(id="requests-body"):
+                    yield ClientPanel()
+                    with Vertical(id="trace-side"):
+                        yield TraceView()
+                        yield RequestList()
+        yield NoteBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_HZ, self.refresh_view)
+        self.refresh_view()
+        self.show_note(self.session.view().note)
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    # -- keeping the screen current --
+
+    def refresh_view(self) -> None:
+        if not self.session.dirty:
+            return
+        view = self.session.view()
+        for widget in self.query(".view-part"):
+            widget.cluster = view
+        key = self.session.selected_key
+        if key is not None:
+            self.query_one(KeyHistory).history = self.session.key_history(key)
+
+    def show_note(self, text: str, error: bool = False) -> None:
+        bar = self.query_one(NoteBar)
+        bar.message, bar.error = text, error
+
+    def follow(self, request_id: str | None) -> None:
+        self.session.followed = request_id
+        for kind in FOLLOWERS:
+            for widget in self.query(kind):
+                widget.followed = request_id
+
+    def show_heartbeats(self, on: bool) -> None:
+        self.session.heartbeats = on
+        for timeline in self.query(Timeline):
+            timeline.heartbeats = on
+        self.show_note("The timeline shows heartbeats." if on else
+                       "Heartbeats are hidden from the timeline (b shows them again).")
+
+    # -- play (simulated time only) --
+
+    def set_playing(self, on: bool) -> None:
+        self.session.playing = on
+        if self.play_timer is not None:
+            self.play_timer.stop()
+            self.play_timer = None
+        if on:
+            self.play_timer = self.set_interval(1 / self.session.speed, self.play_tick)
+        self.query_one(TopBar).playing = on
+        self.show_note(f"Playing at {self.session.speed} ticks a second." if on else
+                       "Paused: time moves only when you tick or step.")
+
+    def set_speed(self, speed: int) -> None:
+        self.query_one(TopBar).speed = speed
+        if self.session.playing:
+            self.set_playing(True)
+        else:
+            self.show_note(f"Play speed: {speed} ticks a second.")
+
+    def play_tick(self) -> None:
+        outcome = self.session.execute(o.Tick())
+        if not outcome.ok:
+            self.set_playing(False)
+            self.controls.tell(outcome)
+
+    # -- actions --
+
+    def action_control(self, name: str) -> None:
+        self.controls.run(name)
+
+    def action_show_tab(self, tab: str) -> None:
+        # Let go of focus first: a focused widget in the old tab would pull it back.
+        self.screen.set_focus(None)
+        self.query_one(TabbedContent).active = tab
+        self.call_after_refresh(self._focus_tab, tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        for widget in self.query(TAB_FOCUS[tab]):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "control" and parameters:
+            return True if self.controls.available(str(parameters[0])) else None
+        return True
+
+    def chosen_message(self) -> int | None:
+        """The message under the cursor in the visible list, else the oldest held one."""
+        tabs = self.query_one(TabbedContent)
+        lists = self.query("#wire" if tabs.active == "messages" else "#wire-side")
+        chosen = lists.first(MessageList).chosen() if lists else None
+        if chosen is not None:
+            return chosen
+        held = [m for m in self.session.view().messages if m.status is MessageStatus.HELD]
+        return held[0].id if held else None
+
+    def focus_client(self) -> None:
+        self.screen.set_focus(None)
+        self.query_one(TabbedContent).active = "requests"
+        self.call_after_refresh(self.query_one("#client-input", Input).focus)
+
+    # -- what widgets ask for --
+
+    def on_run_command(self, message: msg.RunCommand) -> None:
+        self.controls.execute(message.command)
+
+    def on_message_picked(self, message: msg.MessagePicked) -> None:
+        command = o.Drop(message.msg_id) if message.drop else o.Deliver(message.msg_id)
+        self.controls.execute(command)
+
+    def on_client_line(self, message: msg.ClientLine) -> None:
+        result = self.controls.client(message.line)
+        panel = self.query_one(ClientPanel)
+        if isinstance(result, Outcome):
+            panel.refused(result.text)
+        else:
+            panel.sent(result)
+
+    def on_follow_request(self, message: msg.FollowRequest) -> None:
+        self.follow(message.request_id)
+
+    def on_key_selected(self, message: msg.KeySelected) -> None:
+        self.session.selected_key = message.key
+        history = self.query_one(KeyHistory)
+        history.key, history.history = message.key, self.session.key_history(message.key)
+
+
+def build_sim(seed: int = 1, nodes: int = 3, at_event: int | None = None,
+              scenario: str | Path | None = None) -> SimBackend:
+    """A simulated cluster: from a scenario file (opened at `at_event`, default its end),
+    or fresh from `seed`, advanced `at_event` ticks (one event each) if given."""
+    if scenario is not None:
+        return SimBackend.load(scenario, at=at_event)
+    backend = SimBackend(nodes, seed)
+    for _ in range(at_event or 0):
+        backend.execute(o.Tick())
+    return backend
+
+
+def run_backend(backend: Backend, *, theme: str | None = None) -> None:
+    RaftvizApp(backend, theme=theme).run()
+
+
+def run_sim(seed: int = 1, nodes: int = 3, at_event: int | None = None,
+            scenario: str | Path | None = None, *, theme: str | None = None) -> None:
+    """`raftviz --sim [--seed S] [--nodes N] [--at EVENT] [--scenario FILE]`."""
+    run_backend(build_sim(seed, nodes, at_event, scenario), theme=theme)

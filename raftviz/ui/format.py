@@ -1,0 +1,87 @@
+"""Shared text for the interface: symbols that carry meaning, term colours, times.
+
+Meaning is never carried by colour alone: every role and every log mark has a symbol (★
+leader, ◆ candidate, ✖ down, ...), and colour only helps the eye. The term palette is
+mid-tone so it reads on light and dark themes alike.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from engine.observe import NodeView
+
+ROLE_SYMBOLS = {
+    "leader": "★", "candidate": "◆", "pre-candidate": "◇", "follower": "·",
+}
+DOWN, PAUSED, REMOVED, LEARNER = "✖", "⏸", "⊘", "◌"
+
+MARK_APPLIED = "✓"      # applied to the state machine
+MARK_COMMITTED = "●"    # committed, not yet applied
+MARK_APPENDED = "○"     # in the log, not known committed
+MARK_UNSYNCED = "◌"     # written, waiting for its fsync
+MARK_DIVERGED = "≠"     # differs from the leader's entry at this index
+MARK_SNAPSHOT = "░"     # compacted into a snapshot
+
+LEGEND = [
+    ("★", "leader"), ("◆", "candidate"), ("◇", "pre-candidate (asking for pre-votes)"),
+    ("·", "follower"), (DOWN, "down (crashed)"), (PAUSED, "paused (frozen)"),
+    (REMOVED, "removed from the cluster"), (LEARNER, "learner (non-voting)"),
+    (MARK_APPLIED, "entry applied"), (MARK_COMMITTED, "entry committed, not applied yet"),
+    (MARK_APPENDED, "entry in the log, not known committed"),
+    (MARK_UNSYNCED, "entry written, waiting for fsync"),
+    (MARK_DIVERGED, "entry differs from the leader's: it will be replaced"),
+    (MARK_SNAPSHOT, "entries folded into a snapshot"),
+]
+
+TERM_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2",
+                "#9c755f", "#edc948"]
+
+
+def term_style(term: int) -> str:
+    return TERM_COLOURS[term % len(TERM_COLOURS)]
+
+
+def role_symbol(node: NodeView) -> str:
+    if node.removed:
+        return REMOVED
+    if not node.up:
+        return DOWN
+    if node.paused:
+        return PAUSED
+    return ROLE_SYMBOLS.get(node.role, "?")
+
+
+def node_title(node: NodeView) -> str:
+    """`★ 2 leader`, `✖ 3 down`, `· 1 follower (learner)`."""
+    text = f"{role_symbol(node)} {node.id} {node.state_text}"
+    return text + " (learner)" if node.learner and node.up else text
+
+
+def seconds(ms: int | None) -> str:
+    return "—" if ms is None else f"{ms / 1000:.3f}s"
+
+
+def delta(ms: int | None, since: int) -> str:
+    return "—" if ms is None else f"+{ms - since}ms"
+
+
+def short_bytes(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    return f"{count / 1024:.1f} KiB"
+
+
+def labelled(*pairs: tuple[str, object], sep: str = "  ") -> Text:
+    """`term 3  vote 2`: labels dim, values plain."""
+    text = Text()
+    for n, (label, value) in enumerate(pairs):
+        if n:
+            text.append(sep)
+        text.append(f"{label} ", style="dim")
+        text.append(str(value))
+    return text
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -1,0 +1,52 @@
+"""Every message the interface's widgets send upward, in one place.
+
+Widgets never call the backend: they post one of these, and the app (through
+`Controls`) turns it into a command, a client request or a change of focus.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from engine.observe import Command
+
+
+class RunCommand(Message):
+    """Ask for a cluster command to be carried out."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__()
+        self.command = command
+
+
+class ClientLine(Message):
+    """The user typed an etcdctl-like line into the client box."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+
+
+class FollowRequest(Message):
+    """Show this request's whole path (None: stop following)."""
+
+    def __init__(self, request_id: str | None) -> None:
+        super().__init__()
+        self.request_id = request_id
+
+
+class KeySelected(Message):
+    """The user picked a key in the keyspace table."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+
+class MessagePicked(Message):
+    """The user chose a message in a message list: deliver it, or drop it."""
+
+    def __init__(self, msg_id: int, drop: bool = False) -> None:
+        super().__init__()
+        self.msg_id = msg_id
+        self.drop = drop

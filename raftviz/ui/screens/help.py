@@ -1,0 +1,67 @@
+"""The help screen: every control with its key, grouped, and what the symbols mean."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from ..actions import CONTROLS, TABS, key_text
+from ..format import LEGEND
+
+INTRO = ("raftviz runs a real Raft + MVCC cluster. Time moves when you say so: tick, step "
+         "one event, or play. Hold messages to deliver them one by one; break things and "
+         "watch the cluster recover. Every control is also in the command palette (ctrl+p).")
+
+
+def controls_table(available: Callable[[str], bool]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    group = None
+    for c in CONTROLS:
+        if c.group != group:
+            group = c.group
+            table.add_row(Text(group, style="bold underline"), "", "")
+        usable = available(c.name)
+        note = "" if usable else "  (not available with this cluster)"
+        table.add_row(key_text(c), Text(c.title, style="" if usable else "dim"),
+                      Text(c.help + note, style="" if usable else "dim"))
+    table.add_row(Text("View tabs", style="bold underline"), "", "")
+    for _, key, label in TABS:
+        table.add_row(key, label, f"Show the {label.lower()} tab.")
+    table.add_row("q", "Quit", "Leave raftviz.")
+    return table
+
+
+def legend_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold")
+    table.add_column()
+    for symbol, meaning in LEGEND:
+        table.add_row(symbol, meaning)
+    return table
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
+
+    def __init__(self, available: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.available = available
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="help"):
+            yield Label("raftviz — help", classes="dialog-title")
+            yield Static(INTRO, classes="dialog-explain")
+            yield Static(controls_table(self.available))
+            yield Label("Symbols", classes="dialog-title")
+            yield Static(legend_table())
+            yield Static("Esc closes this screen.", classes="dialog-hint")

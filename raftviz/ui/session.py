@@ -1,0 +1,94 @@
+"""The interface's side of a backend: one place that talks to it, and what the user is doing.
+
+`Session` runs commands and client lines (turning refusals into plain sentences instead of
+exceptions), remembers whether the cluster changed since the last repaint (a backend's
+`subscribe` callback only sets a flag, so a busy live cluster never waits for the screen),
+and keeps the interface's own state: playing or not, at what speed, which request is
+followed, which key is selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.observe import (
+    Backend, Cap, ClientResult, ClusterView, Command, CommandRefused, KeyRevision,
+)
+
+SPEEDS = (1, 2, 5, 10, 20)   # ticks per second while playing
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    text: str
+
+
+class Session:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.dirty = True
+        self.playing = False
+        self.speed_index = 2
+        self.followed: str | None = None
+        self.selected_key: str | None = None
+        self.heartbeats = True
+        self._view: ClusterView | None = None
+        self._unsubscribe = backend.subscribe(self.mark_dirty)
+
+    # -- the backend --
+
+    def mark_dirty(self) -> None:
+        """Called by the backend, possibly often; must stay this cheap."""
+        self.dirty = True
+
+    def view(self) -> ClusterView:
+        if self._view is None or self.dirty:
+            self.dirty = False
+            self._view = self.backend.view()
+        return self._view
+
+    def has(self, cap: Cap) -> bool:
+        return cap in self.backend.capabilities
+
+    def execute(self, command: Command) -> Outcome:
+        if not self.has(command.cap):
+            return Outcome(False, "This cluster cannot do that: "
+                                  f"{command.cap.value} is not available.")
+        try:
+            text = self.backend.execute(command)
+        except CommandRefused as exc:
+            return Outcome(False, str(exc))
+        finally:
+            self.dirty = True
+        return Outcome(True, text)
+
+    def client(self, line: str) -> ClientResult | Outcome:
+        try:
+            result = self.backend.client(line)
+        except CommandRefused as exc:
+            return Outcome(False, str(exc))
+        finally:
+            self.dirty = True
+        self.followed = result.request_id
+        return result
+
+    def key_history(self, key: str) -> tuple[KeyRevision, ...]:
+        return self.backend.key_history(key)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    # -- play --
+
+    @property
+    def speed(self) -> int:
+        return SPEEDS[self.speed_index]
+
+    def faster(self) -> int:
+        self.speed_index = min(self.speed_index + 1, len(SPEEDS) - 1)
+        return self.speed
+
+    def slower(self) -> int:
+        self.speed_index = max(self.speed_index - 1, 0)
+        return self.speed

@@ -1,0 +1,71 @@
+"""The two one-line bars: where the cluster stands (top) and what just happened (bottom)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine.observe import ClusterView
+
+from ..format import seconds
+
+
+class TopBar(Widget):
+    """`raftviz · sim seed 1 · t=3.400s · event 34/34 · ▶ 5/s · ⏸ HOLD · ✂ 1↔2 · ★ 2 term 3`"""
+    DEFAULT_CLASSES = "view-part"
+
+    cluster: reactive[ClusterView | None] = reactive(None)
+    playing: reactive[bool] = reactive(False)
+    speed: reactive[int] = reactive(5)
+
+    def render(self) -> Text:
+        v = self.cluster
+        text = Text(" raftviz ", style="bold reverse")
+        if v is None:
+            return text
+        wide = self.size.width >= 100
+        for part, style in self.parts(v, wide):
+            text.append("  " if wide else " ")
+            text.append(part, style=style)
+        return text
+
+    def parts(self, v: ClusterView, wide: bool) -> list[tuple[str, str]]:
+        parts = []
+        if wide:
+            parts.append((f"sim · seed {v.seed}" if v.clock == "manual" else "live", "dim"))
+        parts.append((f"t={seconds(v.time)}", "bold"))
+        if v.clock == "manual":
+            parts.append((f"event {v.event}/{v.last_event}" if wide else
+                          f"ev {v.event}/{v.last_event}", ""))
+            if self.playing:
+                parts.append((f"▶ {self.speed}/s" if not wide else
+                               f"▶ playing {self.speed}/s", "bold"))
+            else:
+                parts.append(("⏸ paused" if wide else "⏸", "dim"))
+        elif v.paused:
+            parts.append(("⏸ frozen", "bold"))
+        if v.network.hold:
+            held = sum(1 for m in v.messages if m.status.value == "held")
+            parts.append((f"✋ hold: {held} held" if wide else f"✋{held}", "bold"))
+        if v.network.cuts:
+            cuts = len(v.network.cuts)
+            parts.append((f"✂ {cuts} links cut" if wide else f"✂{cuts}", "bold"))
+        leader = v.leader()
+        if leader is None:
+            parts.append(("no leader", "bold"))
+        else:
+            parts.append((f"★ leader {leader.id} · term {leader.term}" if wide else
+                          f"★{leader.id} term {leader.term}", ""))
+        return parts
+
+
+class NoteBar(Widget):
+    """The last explanation: what the last command did, in a sentence."""
+
+    message: reactive[str] = reactive("", layout=True)
+    error: reactive[bool] = reactive(False)
+
+    def render(self) -> Text:
+        symbol = "⚠ " if self.error else "› "
+        return Text(symbol + self.message, style="bold" if self.error else "")

@@ -1,0 +1,143 @@
+"""The keyspace: keys with their revisions, one key's history, and the watches and leases.
+
+The table shows one node's keyspace (the leader's when there is one) with the store's
+current and compacted revision. Choosing a key shows every change still kept for it.
+The side panel lists watches (with the events they received and the request behind each)
+and leases, whose remaining time counts down on the leader's clock.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from engine.observe import ClusterView, KeyRevision, LeaseView, WatchView
+
+from ..format import plural
+from ..messages import KeySelected
+
+
+def lease_text(lease_id: int) -> str:
+    return format(lease_id, "x") if lease_id else ""
+
+
+class KeyTable(Vertical):
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="panel-title")
+        yield DataTable(cursor_type="row", id="keys")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("key", "key"), ("value", "value"), ("create", "create"),
+                           ("mod", "mod"), ("ver", "version"), ("lease", "lease")):
+            table.add_column(label, key=key)
+
+    def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
+        if view is None:
+            return
+        self.query_one(".panel-title", Static).update(self.title(view))
+        if old is not None and old.keyspace == view.keyspace:
+            return
+        table = self.query_one(DataTable)
+        keep = self.selected()
+        table.clear()
+        for k in view.keyspace:
+            table.add_row(Text(k.key, style="bold"), k.value, str(k.create_revision),
+                          str(k.mod_revision), str(k.version), lease_text(k.lease), key=k.key)
+        if keep is not None and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+
+    def title(self, view: ClusterView) -> Text:
+        if not view.keyspace_node:
+            return Text("No node is running: no keyspace to show.", style="bold")
+        text = Text(f"node {view.keyspace_node}'s keyspace", style="bold")
+        text.append(f" · revision {view.revision}")
+        compacted = view.compact_revision or "—"
+        text.append(f" · compacted {compacted} · {len(view.keyspace)} keys", style="dim")
+        return text
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.post_message(KeySelected(event.row_key.value))
+
+
+class KeyHistory(Widget):
+    key: reactive[str | None] = reactive(None)
+    history: reactive[tuple[KeyRevision, ...]] = reactive(())
+
+    def render(self) -> Text:
+        if self.key is None:
+            return Text("Choose a key to see its history.", style="dim")
+        lines = [Text(f"History of {self.key}", style="bold underline")]
+        for h in self.history:
+            line = Text(f"@{h.revision:<4}", style="dim")
+            if h.event == "put":
+                line.append(f"put {h.value}")
+                line.append(f"  v{h.version} · created @{h.create_revision}", style="dim")
+            else:
+                line.append("deleted", style="bold")
+            lines.append(line)
+        if not self.history:
+            lines.append(Text("no changes kept (compacted away)", style="dim"))
+        return Text("\n").join(lines)
+
+
+def watch_lines(watches: tuple[WatchView, ...]) -> list[Text]:
+    if not watches:
+        return [Text("none · type: watch KEY [--prefix]", style="dim")]
+    lines = []
+    for w in watches:
+        state = "canceled" if w.canceled else plural(w.total_events, "event")
+        if w.compact_revision:
+            state += f" (compacted at {w.compact_revision})"
+        line = Text(f"{w.id} ", style="bold") + Text(f"{w.target} on node {w.node} · {state}")
+        lines.append(line)
+        for e in w.events[-3:]:
+            who = f" ({e.request_id})" if e.request_id else ""
+            value = f"={e.value}" if e.event == "PUT" else ""
+            lines.append(Text(f"   @{e.revision} {e.event} {e.key}{value}{who}", style="dim"))
+    return lines
+
+
+def lease_lines(leases: tuple[LeaseView, ...]) -> list[Text]:
+    if not leases:
+        return [Text("none · type: lease grant TTL", style="dim")]
+    lines = []
+    for lease in leases:
+        line = Text(f"{lease.hex_id} ", style="bold") + Text(f"TTL {lease.ttl}s  ")
+        if lease.remaining is None:
+            line.append("clock stopped: no leader", style="italic")
+        else:
+            filled = round(10 * lease.remaining / max(1, lease.ttl))
+            line.append("▮" * filled + "▯" * (10 - filled) + f" {lease.remaining}s left")
+        lines.append(line)
+        keys = ", ".join(lease.keys) if lease.keys else "no keys"
+        lines.append(Text(f"   keys: {keys}", style="dim"))
+    return lines
+
+
+class WatchesLeases(Widget):
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def render(self) -> Text:
+        view = self.cluster
+        if view is None:
+            return Text("")
+        lines = [Text("Watches", style="bold underline")] + watch_lines(view.watches)
+        lines += [Text(""), Text("Leases", style="bold underline")] + lease_lines(view.leases)
+        return Text("\n").join(lines)

@@ -1,0 +1,128 @@
+"""Nodes at a glance: a card per node on wide screens, one row per node on narrow ones.
+
+A follower's card also shows how the leader sees it (match, next, progress state), which
+is where replication problems show first. Roles are written out and marked with a symbol
+(★ leader, ◆ candidate, ✖ down), never told by colour alone.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine.observe import ClusterView, NodeView, ProgressView
+
+from ..format import labelled, node_title, short_bytes
+
+
+def leader_sees(view: ClusterView) -> dict[int, ProgressView]:
+    leader = view.leader()
+    return {p.peer: p for p in leader.progress} if leader else {}
+
+
+def progress_text(p: ProgressView) -> Text:
+    """`match 4 · next 6 · replicate ⇢1`: the leader's bookkeeping for one follower."""
+    text = labelled(("match", p.match), ("next", p.next), sep=" · ")
+    text.append(f" · {p.state}", style="bold" if p.state != "replicate" else "")
+    if p.inflight:
+        text.append(f" ⇢{p.inflight}", style="dim")
+    if not p.recent_active:
+        text.append(" · silent", style="bold")
+    return text
+
+
+def extras(n: NodeView) -> list[str]:
+    items = []
+    if n.clock_rate != 100:
+        items.append(f"clock {n.clock_rate}%")
+    if n.syncing:
+        items.append(f"◌ {n.syncing} syncing")
+    if n.lead_transferee:
+        items.append(f"handing over → {n.lead_transferee}")
+    if n.db_size:
+        items.append(f"db {short_bytes(n.db_size)}")
+    return items
+
+
+class NodeCard(Widget):
+    node: reactive[NodeView | None] = reactive(None)
+    seen: reactive[ProgressView | None] = reactive(None)
+
+    def __init__(self, node_id: int) -> None:
+        super().__init__(id=f"card-{node_id}", classes="node-card")
+
+    def watch_node(self, node: NodeView | None) -> None:
+        if node is None:
+            return
+        self.border_title = node_title(node)
+        for cls, on in (("-leader", node.is_leader), ("-down", not node.up),
+                        ("-candidate", node.up and "candidate" in node.role),
+                        ("-paused", node.paused)):
+            self.set_class(on, cls)
+
+    def render(self) -> Text:
+        n = self.node
+        if n is None:
+            return Text()
+        lines = [labelled(("term", n.term), ("vote", n.vote or "—"), ("lead", n.lead or "—")),
+                 labelled(("commit", n.commit), ("applied", n.applied if n.up else "—")),
+                 labelled(("log", f"{n.first_index}‥{n.last_index}"),
+                          ("snap", n.snapshot_index), ("rev", n.revision if n.up else "—"))]
+        if self.seen is not None and not n.is_leader:
+            lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
+        elif n.is_leader:
+            in_sync = sum(1 for p in n.progress if p.match == n.last_index)
+            lines.append(Text(f"{in_sync}/{len(n.progress)} logs match the leader's",
+                              style="dim"))
+        if extras(n):
+            lines.append(Text(" · ".join(extras(n)), style="italic"))
+        return Text("\n").join(lines)
+
+
+class NodeCards(Horizontal):
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def compose(self) -> ComposeResult:
+        return iter(())
+
+    async def watch_cluster(self, view: ClusterView | None) -> None:
+        if view is None:
+            return
+        ids = [n.id for n in view.nodes]
+        if [c.id for c in self.query(NodeCard)] != [f"card-{i}" for i in ids]:
+            await self.remove_children()
+            await self.mount_all(NodeCard(i) for i in ids)
+        seen = leader_sees(view)
+        for n in view.nodes:
+            card = self.query_one(f"#card-{n.id}", NodeCard)
+            card.node, card.seen = n, seen.get(n.id)
+
+
+class NodeTable(Widget):
+    """The same facts as the cards, one row per node, for narrow terminals."""
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def render(self) -> Table:
+        table = Table(box=None, padding=(0, 1), expand=True, header_style="dim")
+        for name, justify in (("node", "left"), ("term", "right"), ("vote", "right"),
+                              ("commit", "right"), ("applied", "right"), ("log", "right"),
+                              ("leader: match/next", "left")):
+            table.add_column(name, justify=justify, no_wrap=True)
+        view = self.cluster
+        if view is None:
+            return table
+        seen = leader_sees(view)
+        for n in view.nodes:
+            p = seen.get(n.id)
+            sees = f"{p.match}/{p.next} {p.state}" if p and not n.is_leader else ""
+            style = "bold" if n.is_leader else ("dim" if not n.up else "")
+            table.add_row(Text(node_title(n), style=style), str(n.term), str(n.vote or "—"),
+                          str(n.commit), str(n.applied) if n.up else "—",
+                          f"{n.first_index}‥{n.last_index}", sees)
+        return table

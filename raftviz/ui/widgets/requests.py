@@ -1,0 +1,173 @@
+"""Talking to the cluster and following one request all the way through it.
+
+`ClientPanel` takes etcdctl-like lines and prints each answer with the node that served
+it; a write's answer arrives only when the world has moved far enough for it to commit.
+`TraceView` shows one request's path: the node that took it, its log index and term, when
+each node appended, committed and applied it, the revision it made, the watch events it
+fired and the answer. `RequestList` picks which request to follow.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, RichLog
+
+from engine.observe import CLIENT_HELP, ClientResult, ClusterView, RequestTrace
+
+from ..format import delta, seconds
+from ..messages import ClientLine, FollowRequest
+
+STATUS = {"pending": "… pending", "done": "✓ done", "failed": "✗ failed"}
+
+
+def answer_lines(rid: str, node: int, status: str, answer: str) -> Text:
+    mark = {"done": "✓", "failed": "✗"}.get(status, "…")
+    head = Text(f"  {mark} {rid} ", style="bold") + Text(f"node {node}  ", style="dim")
+    return head + Text(answer.replace("\n", "\n      "))
+
+
+class ClientPanel(Vertical):
+    DEFAULT_CLASSES = "view-part"
+    BINDINGS = [Binding("escape", "leave", "Leave the client box", show=False)]
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pending: dict[str, int] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="put greeting hello · get greeting · help · Esc leaves",
+                    id="client-input")
+        yield RichLog(id="client-log", wrap=True, markup=False, min_width=20)
+
+    def action_leave(self) -> None:
+        self.screen.set_focus(None)
+
+    @on(Input.Submitted, "#client-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        line = event.value.strip()
+        event.input.value = ""
+        if not line:
+            return
+        log = self.query_one(RichLog)
+        log.write(Text(f"› {line}", style="bold"))
+        if line == "help":
+            log.write(Text(CLIENT_HELP, style="dim"))
+            return
+        self.post_message(ClientLine(line))
+
+    def sent(self, result: ClientResult) -> None:
+        """The app's report of what became of the last line."""
+        log = self.query_one(RichLog)
+        if result.status == "pending":
+            self.pending[result.request_id] = result.node
+            log.write(Text(f"  … {result.request_id} → node {result.node}: answered once "
+                           f"it commits (t, s or space moves time)", style="dim"))
+        else:
+            log.write(answer_lines(result.request_id, result.node, result.status,
+                                   result.answer))
+
+    def refused(self, text: str) -> None:
+        self.query_one(RichLog).write(Text(f"  ✗ {text}", style="bold"))
+
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        if view is None or not self.pending:
+            return
+        for rid, node in list(self.pending.items()):
+            trace = view.request(rid)
+            if trace is not None and trace.status != "pending":
+                del self.pending[rid]
+                self.query_one(RichLog).write(
+                    answer_lines(rid, node, trace.status, trace.answer))
+
+
+def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | str]:
+    cells: list[Text | str] = [Text(stage, style="dim")]
+    for node in nodes:
+        t = trace.when(stage, node)
+        cells.append(delta(t, trace.proposed_at) if t is not None else Text("·", style="dim"))
+    return cells
+
+
+def trace_table(trace: RequestTrace, nodes: list[int]) -> Table:
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+    table.add_column("", no_wrap=True)
+    for node in nodes:
+        table.add_column(f"node {node}", no_wrap=True, justify="right")
+    for stage in ("appended", "committed", "applied"):
+        table.add_row(*stage_row(trace, stage, nodes))
+    return table
+
+
+def trace_summary(trace: RequestTrace) -> list[Text]:
+    status = STATUS[trace.status]
+    took = f" in {trace.finished_at - trace.proposed_at} ms" if trace.finished_at else ""
+    lines = [Text(f"{trace.id}  ", style="bold reverse") + Text(f" {trace.line}", style="bold")
+             + Text(f"   {status}{took}")]
+    path = {"log": "through the Raft log", "read-index": "a linearizable read (ReadIndex)",
+            "local": "served locally by the node"}[trace.path]
+    lines.append(Text(f"taken by node {trace.node} at {seconds(trace.proposed_at)} · {path}"))
+    if trace.path == "log":
+        entry = f"index {trace.index}, term {trace.term}" if trace.index else "not in any log yet"
+        lines.append(Text("entry ", style="dim") + Text(entry))
+    elif trace.path == "read-index" and trace.index:
+        lines.append(Text("read index ", style="dim") + Text(str(trace.index)))
+    return lines
+
+
+class TraceView(Widget):
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+    followed: reactive[str | None] = reactive(None)
+
+    def render(self) -> Text | Table:
+        view = self.cluster
+        trace = view.request(self.followed) if view and self.followed else None
+        if trace is None:
+            return Text("Send a request from the client box (/) and follow its path here: "
+                        "proposal, log entry, commit and apply on every node, revision, "
+                        "watch events, answer. [ and ] move between requests.", style="dim")
+        grid = Table.grid()
+        grid.add_column()
+        for line in trace_summary(trace):
+            grid.add_row(line)
+        if trace.path == "log":
+            grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
+        if trace.revision:
+            grid.add_row(Text("revision ", style="dim") + Text(str(trace.revision)))
+        for event in trace.watch_events:
+            grid.add_row(Text("watch    ", style="dim") + Text(event))
+        if trace.answer:
+            grid.add_row(Text("answer   ", style="dim") + Text(trace.answer))
+        return grid
+
+
+class RequestList(DataTable):
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+
+    def on_mount(self) -> None:
+        for label, key in (("id", "id"), ("request", "line"), ("node", "node"),
+                           ("status", "status")):
+            self.add_column(label, key=key)
+
+    def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
+        if view is None or (old is not None and old.requests == view.requests):
+            return
+        self.clear()
+        for r in reversed(view.requests):
+            self.add_row(r.id, r.line, str(r.node), STATUS[r.status], key=r.id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(FollowRequest(event.row_key.value))

@@ -1,0 +1,179 @@
+"""The timeline: one lane per node, time running down, each message an arrow between lanes.
+
+Like a sequence diagram: a row per message, drawn from its sender's lane (●) to its
+receiver's (▶ or ◀). A dropped message ends in ✕ before it reaches its lane, a held one
+is dotted and ends in ▷, one still in flight is dashed. Rows of the followed request are
+highlighted. The panel scrolls back through the recent history and sticks to the newest
+row unless you scrolled away.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine.observe import ClusterView, MessageStatus, MessageView, RequestTrace
+
+from ..format import node_title
+from .wire import TYPE_STYLES
+
+TIME_WIDTH = 8
+LABEL_MIN = 28
+
+
+def lane_positions(ids: list[int], width: int) -> dict[int, int]:
+    n = max(1, len(ids))
+    room = min(width * 45 // 100, width - TIME_WIDTH - LABEL_MIN)
+    gap = max(4, min(20, room // n))
+    return {node: gap // 2 + i * gap for i, node in enumerate(ids)}
+
+
+def arrow(m: MessageView, pos: dict[int, int], span: int) -> tuple[list[str], tuple[int, int]]:
+    """The lane characters of one message row, and the x range the arrow covers."""
+    chars = [" "] * span
+    for x in pos.values():
+        chars[x] = "│"
+    a, b = pos.get(m.frm), pos.get(m.to)
+    if a is None or b is None:
+        return chars, (0, 0)
+    step = 1 if b > a else -1
+    line = {MessageStatus.HELD: "┈", MessageStatus.IN_FLIGHT: "╌"}.get(m.status, "─")
+    for x in range(a + step, b, step):
+        chars[x] = line
+    chars[a] = "●"
+    if m.status is MessageStatus.DROPPED:
+        chars[b - step] = "✕"
+    elif m.status is MessageStatus.HELD:
+        chars[b] = "▷" if step > 0 else "◁"
+    else:
+        chars[b] = "▶" if step > 0 else "◀"
+    return chars, (min(a, b), max(a, b) + 1)
+
+
+def on_path(m: MessageView, trace: RequestTrace | None) -> bool:
+    """Does this message carry the followed request, or acknowledge its entry?"""
+    if trace is None:
+        return False
+    if trace.id in m.request_ids:
+        return True
+    done = max((t.time for t in trace.committed), default=None)
+    return bool(m.type == "MsgAppResp" and not m.reject and trace.index
+                and m.index >= trace.index and m.sent_at >= trace.proposed_at
+                and (done is None or m.sent_at <= done))
+
+
+def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text:
+    chars, (lo, hi) = arrow(m, pos, span)
+    style = TYPE_STYLES.get(m.type, "")
+    text = Text(f"{m.sent_at / 1000:>7.3f} ", style="dim")
+    text.append("".join(chars[:lo]), style="dim")
+    text.append("".join(chars[lo:hi]), style=style)
+    text.append("".join(chars[hi:]), style="dim")
+    label = f" #{m.id} {m.type.removeprefix('Msg')} t{m.term}"
+    if m.entries:
+        label += f" {m.entries}"
+    if m.status is MessageStatus.DROPPED:
+        label += f" ✕ {m.note or 'dropped'}"
+    elif m.status is MessageStatus.HELD:
+        label += " ✋ held"
+    text.append(label, style=style)
+    if highlight:
+        text.stylize("reverse")
+    return text
+
+
+HEARTBEATS = ("MsgHeartbeat", "MsgHeartbeatResp")
+
+
+def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageView]:
+    rows = view.history + view.messages
+    if not heartbeats:
+        rows = tuple(m for m in rows if m.type not in HEARTBEATS)
+    return sorted(rows, key=lambda m: (m.sent_at, m.id))
+
+
+class TimelineBody(Widget):
+    cluster: reactive[ClusterView | None] = reactive(None, layout=True)
+    followed: reactive[str | None] = reactive(None)
+    heartbeats: reactive[bool] = reactive(True, layout=True)
+
+    def render(self) -> Text:
+        view = self.cluster
+        if view is None or not view.nodes:
+            return Text("")
+        ids = [n.id for n in view.nodes]
+        pos = lane_positions(ids, self.size.width or 80)
+        span = max(pos.values()) + 2
+        trace = view.request(self.followed) if self.followed else None
+        rows = timeline_rows(view, self.heartbeats)
+        if not rows:
+            return Text("No messages yet. Tick (t) or step (s) and they appear here.",
+                        style="dim")
+        return Text("\n").join(row(m, pos, span, on_path(m, trace)) for m in rows)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        view = self.cluster
+        return max(1, len(timeline_rows(view, self.heartbeats))) if view else 1
+
+
+class Timeline(Widget):
+    """Lane headings over a scrolling body that sticks to the newest row."""
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+    followed: reactive[str | None] = reactive(None)
+    heartbeats: reactive[bool] = reactive(True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sticky = True
+
+    def compose(self) -> ComposeResult:
+        yield LaneHeader()
+        with VerticalScroll():
+            yield TimelineBody()
+
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        scroller = self.query_one(VerticalScroll)
+        if scroller.size.height:
+            self.sticky = scroller.scroll_y >= scroller.max_scroll_y - 1
+        self.query_one(LaneHeader).cluster = view
+        self.query_one(TimelineBody).cluster = view
+        self.stick()
+
+    def stick(self) -> None:
+        if self.sticky:
+            self.call_after_refresh(self.query_one(VerticalScroll).scroll_end, animate=False)
+
+    def on_show(self) -> None:
+        self.stick()
+
+    def on_resize(self) -> None:
+        self.stick()
+
+    def watch_followed(self, followed: str | None) -> None:
+        self.query_one(TimelineBody).followed = followed
+
+    def watch_heartbeats(self, on: bool) -> None:
+        self.query_one(TimelineBody).heartbeats = on
+        self.stick()
+
+
+class LaneHeader(Widget):
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def render(self) -> Text:
+        view = self.cluster
+        if view is None:
+            return Text("")
+        pos = lane_positions([n.id for n in view.nodes], self.size.width or 80)
+        chars = [" "] * (max(pos.values(), default=0) + 12)
+        for n in view.nodes:
+            label = node_title(n).split(" ", 2)
+            tag = f"{label[0]}{label[1]}"
+            start = max(0, pos[n.id] - len(tag) // 2)
+            chars[start:start + len(tag)] = tag
+        return Text(" " * TIME_WIDTH + "".join(chars).rstrip() + "   (time ↓, newest last)",
+                    style="bold")

@@ -1,0 +1,131 @@
+"""The wire: every message held or in flight, oldest due first, ready to deliver or drop.
+
+Enter (or a click) on a row delivers that message now; `x` drops it. Held messages say
+✋ held; messages in flight say when they land. A line above the list says what mode
+the wire is in and how to change it.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+
+from engine.observe import ClusterView, MessageStatus, MessageView
+
+from ..messages import MessagePicked
+
+TYPE_STYLES = {
+    "MsgVote": "magenta", "MsgVoteResp": "magenta", "MsgPreVote": "magenta",
+    "MsgPreVoteResp": "magenta", "MsgApp": "blue", "MsgAppResp": "blue",
+    "MsgSnap": "yellow", "MsgProp": "green", "MsgReadIndex": "cyan",
+    "MsgReadIndexResp": "cyan", "MsgTimeoutNow": "red", "MsgHeartbeat": "dim",
+    "MsgHeartbeatResp": "dim",
+}
+
+
+def type_text(m: MessageView) -> Text:
+    name = m.type.removeprefix("Msg")
+    return Text(name + (" ✗" if m.reject else ""), style=TYPE_STYLES.get(m.type, ""))
+
+
+def details(m: MessageView) -> str:
+    """What the message says, in the fewest words: entries, position, commit."""
+    parts = []
+    if m.reject:
+        parts.append(f"rejects {m.index}")
+    elif m.type in ("MsgApp", "MsgSnap"):
+        parts.append(m.entries or "no entries")
+        parts.append(f"after {m.index} (t{m.log_term})")
+    elif m.type == "MsgAppResp":
+        parts.append(f"has up to {m.index}")
+    elif m.type in ("MsgVote", "MsgPreVote"):
+        parts.append(f"last log {m.index} (t{m.log_term})")
+    elif m.type == "MsgProp":
+        parts.append(m.entries or "proposal")
+    if m.commit:
+        parts.append(f"commit {m.commit}")
+    parts += list(m.request_ids)
+    if m.note:
+        parts.append(m.note)
+    return " · ".join(parts)
+
+
+def when(m: MessageView, now: int) -> Text:
+    if m.status is MessageStatus.HELD:
+        return Text("✋ held", style="bold")
+    if m.deliver_at is None:
+        return Text("")
+    return Text(f"→ {max(0, m.deliver_at - now)}ms")
+
+
+class MessageTable(DataTable):
+    cluster: reactive[ClusterView | None] = reactive(None)
+    followed: reactive[str | None] = reactive(None)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+
+    def on_mount(self) -> None:
+        for label, key, width in (("#", "id", 5), ("lands", "when", 8), ("type", "type", 13),
+                                  ("link", "link", 4), ("term", "term", 4),
+                                  ("details", "details", None)):
+            self.add_column(label, key=key, width=width)
+
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        if view is None:
+            return
+        keep = self.chosen()
+        self.clear()
+        for m in view.messages:
+            style = "reverse" if self.followed and self.followed in m.request_ids else ""
+            self.add_row(Text(f"#{m.id}", style=style), when(m, view.time), type_text(m),
+                         f"{m.frm}→{m.to}", str(m.term), details(m), key=str(m.id))
+        if keep is not None and str(keep) in self.rows:
+            self.move_cursor(row=self.get_row_index(str(keep)))
+
+    def chosen(self) -> int | None:
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return int(row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(MessagePicked(int(event.row_key.value)))
+
+
+class MessageList(Vertical):
+    """A mode line over the table of waiting messages."""
+    DEFAULT_CLASSES = "view-part"
+    cluster: reactive[ClusterView | None] = reactive(None)
+    followed: reactive[str | None] = reactive(None)
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="wire-mode")
+        yield MessageTable()
+
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        if view is None:
+            return
+        self.query_one(MessageTable).cluster = view
+        self.query_one(".wire-mode", Static).update(self.mode_line(view))
+
+    def watch_followed(self, followed: str | None) -> None:
+        table = self.query_one(MessageTable)
+        table.followed = followed
+        table.watch_cluster(table.cluster)
+
+    def mode_line(self, view: ClusterView) -> Text:
+        held = sum(1 for m in view.messages if m.status is MessageStatus.HELD)
+        flying = len(view.messages) - held
+        if view.network.hold:
+            text = Text(f"✋ {held} held, {flying} in flight ", style="bold")
+            return text + Text("⏎ deliver · x drop · a all · h release", style="dim")
+        text = Text(f"{flying} in flight ")
+        return text + Text("· h holds messages to deliver one by one", style="dim")
+
+    def chosen(self) -> int | None:
+        return self.query_one(MessageTable).chosen()

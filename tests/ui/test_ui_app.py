@@ -1,0 +1,444 @@
+"""Pilot tests: every control and every view of the app, on a deterministic simulated cluster."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import TabbedContent
+
+from engine import observe as o
+from engine.observe import MessageStatus
+from engine.sim.backend import SimBackend
+from raftviz.ui.app import RaftvizApp, build_sim
+from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog
+from raftviz.ui.screens.help import HelpScreen
+from raftviz.ui.widgets.bars import NoteBar, TopBar
+from raftviz.ui.widgets.keyspace import KeyHistory
+from raftviz.ui.widgets.logs import LogGrid
+from raftviz.ui.widgets.nodes import NodeCard
+from raftviz.ui.widgets.requests import ClientPanel, TraceView
+from raftviz.ui.widgets.timeline import TimelineBody
+
+from .ui_helpers import client, drive, settle, view
+
+
+def note(app: RaftvizApp) -> str:
+    return app.query_one(NoteBar).message
+
+
+# --- time ---
+
+
+def test_tick_and_step_move_time():
+    async def scenario(app, pilot):
+        start = view(app)
+        await pilot.press("t")
+        assert view(app).time == start.time + 100
+        await pilot.press("s")
+        assert view(app).event == start.event + 2
+        assert "t=" in note(app)
+    drive(scenario)
+
+
+def test_play_pause_and_speed():
+    async def scenario(app, pilot):
+        await pilot.press("plus", "plus")
+        assert app.query_one(TopBar).speed == 20
+        await pilot.press("minus")
+        assert app.session.speed == 10
+        start = view(app).time
+        await pilot.press("space")
+        assert app.session.playing
+        await pilot.pause(0.5)
+        await pilot.press("space")
+        assert not app.session.playing and view(app).time > start
+    drive(scenario)
+
+
+# --- messages ---
+
+
+def test_hold_deliver_drop_and_deliver_all():
+    async def scenario(app, pilot):
+        await pilot.press("h")
+        assert view(app).network.hold
+        await client(pilot, "put a 1")
+        await pilot.press("2")
+        assert all(m.status is MessageStatus.HELD for m in view(app).messages)
+        first = app.chosen_message()
+        await pilot.press("enter")          # deliver the message under the cursor
+        assert view(app).message(first) is None
+        second = app.chosen_message()
+        await pilot.press("x")
+        dropped = {m.id: m for m in view(app).history}[second]
+        assert dropped.status is MessageStatus.DROPPED
+        await pilot.press("a")
+        assert not any(m.status is MessageStatus.HELD for m in view(app).messages
+                       if m.sent_at < view(app).time)
+        await pilot.press("h")
+        assert not view(app).network.hold
+    drive(scenario)
+
+
+def test_clicking_a_message_delivers_it():
+    async def scenario(app, pilot):
+        await pilot.press("h")
+        await pilot.press("t", "2")
+        target = view(app).messages[0]
+        await pilot.click("#wire MessageTable", offset=(3, 1))
+        await pilot.click("#wire MessageTable", offset=(3, 1))
+        assert view(app).message(target.id) is None
+    drive(scenario)
+
+
+def test_timeline_draws_arrows_and_hides_heartbeats():
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        body = app.query_one(TimelineBody)
+        text = body.render().plain
+        assert "▶" in text and "Heartbeat" in text
+        await pilot.press("b")
+        assert "Heartbeat" not in body.render().plain
+        assert "hidden" in note(app)
+    drive(scenario)
+
+
+# --- network ---
+
+
+def test_partition_dialog_isolates_and_heal_restores():
+    async def scenario(app, pilot):
+        await pilot.press("p")
+        assert isinstance(app.screen, PartitionDialog)
+        await pilot.press("1", "enter")
+        assert view(app).network.cuts == ((1, 2), (1, 3), (2, 1), (3, 1))
+        assert "Cut 1↔2, 1↔3" in note(app)
+        await pilot.press("H")
+        assert view(app).network.cuts == ()
+    drive(scenario)
+
+
+def test_partition_dialog_one_way():
+    async def scenario(app, pilot):
+        await pilot.press("p", "3")
+        app.screen.query_one("#direction").focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert view(app).network.cuts == ((3, 1), (3, 2))
+        assert "3→1, 3→2" in note(app)
+    drive(scenario)
+
+
+def test_network_dialog_sets_delay_loss_and_disk():
+    async def scenario(app, pilot):
+        await pilot.press("n")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        for name, value in (("max_delay", "40"), ("drop", "10"), ("fsync", "3")):
+            field = dialog.query_one(f"#field-{name}")
+            field.value = value
+        await pilot.click("#ok")
+        net = view(app).network
+        assert (net.max_delay, net.drop_rate, net.fsync_ms) == (40, 0.1, 3)
+    drive(scenario)
+
+
+# --- nodes ---
+
+
+def test_crash_with_a_mode_then_restart():
+    async def scenario(app, pilot):
+        await pilot.press("c")
+        assert isinstance(app.screen, NodePicker)
+        await pilot.press("down", "3")
+        node = view(app).node(3)
+        assert not node.up
+        assert "lost power" in note(app)
+        card = app.query_one("#card-3", NodeCard)
+        assert card.border_title.startswith("✖ 3 down") and card.has_class("-down")
+        await pilot.press("r", "3")
+        assert view(app).node(3).up
+    drive(scenario)
+
+
+def test_crash_dialog_refuses_nodes_that_are_down():
+    async def scenario(app, pilot):
+        app.controls.execute(o.Crash(1))
+        await pilot.press("c", "1")
+        assert isinstance(app.screen, NodePicker)      # node 1 cannot be picked
+        await pilot.press("escape")
+        assert not isinstance(app.screen, NodePicker)
+    drive(scenario)
+
+
+def test_freeze_and_skew_a_node():
+    async def scenario(app, pilot):
+        await pilot.press("z", "1")
+        assert view(app).node(1).paused
+        await pilot.press("z", "1")
+        assert not view(app).node(1).paused
+        await pilot.press("k", "down", "2")
+        assert view(app).node(2).clock_rate == 400
+    drive(scenario)
+
+
+def test_campaign_and_transfer_leadership():
+    async def scenario(app, pilot):
+        await pilot.press("l", "3")
+        await settle(pilot, 3)
+        assert view(app).leader().id == 3
+        await pilot.press("e", "1")           # refused by voters that hear a leader
+        await settle(pilot, 3)
+        assert view(app).leader().id == 3
+        app.controls.execute(o.Crash(3))
+        await settle(pilot, 12)               # node 2 stops hearing from the old leader
+        await pilot.press("e", "1")
+        await settle(pilot, 2)
+        assert view(app).leader().id == 1
+    drive(scenario)
+
+
+def test_membership_add_promote_remove():
+    async def scenario(app, pilot):
+        await pilot.press("L")
+        assert "Node 4 joins as a learner" in note(app)
+        await settle(pilot, 5)
+        assert view(app).node(4).learner
+        await pilot.press("P", "4")
+        await settle(pilot, 5)
+        assert view(app).node(4).voter
+        await pilot.press("R", "4")
+        await settle(pilot, 5)
+        assert view(app).node(4).removed
+    drive(scenario)
+
+
+def test_snapshot_compact_defrag():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1", "put a 2", "put a 3")
+        await settle(pilot)
+        await pilot.press("S", "1")
+        assert view(app).log(1).snapshot_index > 0
+        await pilot.press("C")
+        await pilot.click("#ok")
+        await settle(pilot)
+        assert view(app).compact_revision == 4
+        await pilot.press("D", "2")
+        assert "defragmented" in note(app)
+    drive(scenario)
+
+
+# --- history ---
+
+
+def test_undo_redo_go_to_and_save(tmp_path):
+    async def scenario(app, pilot):
+        start = view(app).event
+        await pilot.press("t", "t")
+        await pilot.press("u")
+        assert view(app).event == start + 1
+        await pilot.press("y")
+        assert view(app).event == start + 2
+        await pilot.press("g")
+        app.screen.query_one("#field-event").value = "5"
+        await pilot.press("enter")
+        assert view(app).event == 5
+        await pilot.press("ctrl+s")
+        app.screen.query_one("#field-path").value = str(tmp_path / "s.scenario")
+        await pilot.click("#ok")
+        assert "Saved" in note(app)
+    drive(scenario)
+    saved = SimBackend.load(tmp_path / "s.scenario", at=5)
+    assert saved.view().event == 5
+
+
+# --- the keyspace and requests ---
+
+
+def test_client_answers_and_follows_the_request():
+    async def scenario(app, pilot):
+        await client(pilot, "put greeting hello")
+        trace_view = app.query_one(TraceView)
+        assert trace_view.followed == "r1"
+        await settle(pilot, 2)
+        trace = view(app).request("r1")
+        assert trace.status == "done" and len(trace.applied) == 3
+        log = app.query_one("#client-log")
+        assert any("OK" in line.text for line in log.lines)
+        text = trace_view.render()
+        assert text is not None
+        grid = app.query_one(LogGrid)
+        assert grid.followed == "r1"
+    drive(scenario)
+
+
+def test_client_refusals_are_shown():
+    async def scenario(app, pilot):
+        await client(pilot, "frobnicate")
+        log = app.query_one("#client-log")
+        assert any("unknown command" in line.text for line in log.lines)
+        await client(pilot, "help")
+        assert any("lease grant" in line.text for line in log.lines)
+    drive(scenario)
+
+
+def test_follow_keys_move_between_requests():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1", "put b 2", "get a --consistency=s")
+        await pilot.press("left_square_bracket")
+        assert app.session.followed == "r2"
+        await pilot.press("right_square_bracket")
+        assert app.session.followed == "r3"
+        await pilot.press("f")
+        assert app.session.followed == "r3"
+    drive(scenario)
+
+
+def test_keyspace_table_and_key_history():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1", "put a 2", "watch a", "lease grant 60")
+        await settle(pilot)
+        await pilot.press("3")
+        history = app.query_one(KeyHistory)
+        assert history.key == "a"
+        assert [h.revision for h in history.history] == [3, 2]
+        leases = view(app).leases
+        assert leases and leases[0].remaining is not None
+    drive(scenario)
+
+
+def test_selecting_a_log_entry_follows_its_request():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1", "put b 2")
+        await settle(pilot)
+        await pilot.press("1")
+        grid = app.query_one(LogGrid)
+        row = grid.get_row_index("2")
+        grid.move_cursor(row=row, column=1)
+        await pilot.press("enter")
+        assert app.session.followed == "r1"
+    drive(scenario)
+
+
+# --- view ---
+
+
+def test_help_screen_lists_every_control():
+    async def scenario(app, pilot):
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+    drive(scenario)
+
+
+def test_theme_toggle():
+    async def scenario(app, pilot):
+        dark = app.current_theme.dark
+        await pilot.press("ctrl+t")
+        assert app.current_theme.dark is not dark
+    drive(scenario)
+
+
+def test_tabs_switch_with_digits():
+    async def scenario(app, pilot):
+        tabs = app.query_one(TabbedContent)
+        for key, tab in (("2", "messages"), ("3", "keyspace"), ("4", "requests"),
+                         ("1", "cluster")):
+            await pilot.press(key)
+            assert tabs.active == tab
+    drive(scenario)
+
+
+def test_command_palette_runs_a_node_command():
+    async def scenario(app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.press(*"crash 3 wipe")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not view(app).node(3).up and view(app).node(3).last_index == 0
+    drive(scenario)
+
+
+def test_narrow_layout_uses_the_node_table():
+    async def scenario(app, pilot):
+        assert app.screen.has_class("-narrow")
+        assert not app.query_one("NodeCards").display
+        assert app.query_one("NodeTable").display
+    drive(scenario, size=(80, 24))
+
+
+# --- drivers with fewer capabilities, and live updates ---
+
+
+class NoPartitions:
+    """A backend that cannot cut links, like a real etcd cluster."""
+
+    def __init__(self) -> None:
+        self.inner = SimBackend(3, seed=1)
+        self.views = 0
+
+    @property
+    def capabilities(self):
+        return self.inner.capabilities - {o.Cap.PARTITION}
+
+    def view(self):
+        self.views += 1
+        return self.inner.view()
+
+    def execute(self, command):
+        return self.inner.execute(command)
+
+    def client(self, line, node=0):
+        return self.inner.client(line, node)
+
+    def key_history(self, key):
+        return self.inner.key_history(key)
+
+    def subscribe(self, callback):
+        return self.inner.subscribe(callback)
+
+
+def test_unavailable_controls_are_shown_disabled_not_hidden():
+    backend = NoPartitions()
+
+    async def scenario(app, pilot):
+        assert app.check_action("control", ("partition",)) is None
+        await pilot.press("p")
+        assert not isinstance(app.screen, PartitionDialog)
+        assert app.controls.execute(o.Heal()).ok is False
+    drive(scenario, app=RaftvizApp(backend))
+
+
+def test_backend_pushes_are_coalesced():
+    backend = NoPartitions()
+
+    async def scenario(app, pilot):
+        before = backend.views
+        for _ in range(200):
+            for callback in backend.inner.subscribers:
+                callback()
+            await asyncio.sleep(0.001)
+        await pilot.pause(0.1)
+        assert 1 <= backend.views - before <= 12
+    drive(scenario, app=RaftvizApp(backend))
+
+
+def test_opening_a_scenario_at_an_event(tmp_path):
+    b = SimBackend(3, seed=4)
+    for _ in range(12):
+        b.execute(o.Tick())
+    b.save(tmp_path / "x.scenario")
+    backend = build_sim(scenario=tmp_path / "x.scenario", at_event=7)
+    assert backend.view().event == 7 and backend.view().last_event == 12
+
+
+def test_client_panel_reports_pending_answers_when_they_arrive():
+    async def scenario(app, pilot):
+        await client(pilot, "put k v")
+        panel = app.query_one(ClientPanel)
+        assert "r1" in panel.pending
+        await settle(pilot, 2)
+        assert not panel.pending
+    drive(scenario)
