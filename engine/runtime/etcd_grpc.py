@@ -68,6 +68,16 @@ class Bridge:
                 pass
             raise err.timed_out() if s.lead else err.no_leader() from None
 
+    def read(self, serve, serializable: bool = False):
+        """Serve a read on the member's loop: at once if serializable, else after a
+        ReadIndex round (linearizable)."""
+        s = self.server
+        if serializable:
+            return self.run_sync(serve)
+        future: Future = Future()
+        self.token.run_sync_soon(s.submit_read, serve, future)
+        return future.result(timeout=s.cfg.request_timeout + 1)
+
     def header(self) -> cv.Header:
         s = self.server
         return cv.Header(s.membership.cluster_id, s.id, s.term)
@@ -104,19 +114,11 @@ class KVService(rpc_pb2_grpc.KVServicer):
     def __init__(self, bridge: Bridge) -> None:
         self.b = bridge
 
-    async def _read(self, req: kv.RangeRequest) -> kv.RangeResponse:
-        if not req.serializable:
-            await self.b.server.linearizable_barrier()
-        return self.b.server.kv.range(req)
-
-    async def _read_txn(self, req: kv.TxnRequest) -> kv.TxnResponse:
-        await self.b.server.linearizable_barrier()
-        return self.b.server.kv.read_only_txn(req)
-
     @abort_on_error
     def Range(self, request, context):
-        return cv.range_response(self.b.run(self._read, cv.range_request(request)),
-                                 self.b.header())
+        req = cv.range_request(request)
+        r = self.b.read(lambda: self.b.server.kv.range(req), req.serializable)
+        return cv.range_response(r, self.b.header())
 
     @abort_on_error
     def Put(self, request, context):
@@ -133,7 +135,7 @@ class KVService(rpc_pb2_grpc.KVServicer):
         txn = cv.txn_request(request)
         if kv.is_read_only(txn):
             self.b.server.kv.validate(txn)
-            r = self.b.run(self._read_txn, txn)
+            r = self.b.read(lambda: self.b.server.kv.read_only_txn(txn))
         else:
             r = self.b.propose(txn)
         return cv.txn_response(r, self.b.header())

@@ -15,7 +15,8 @@ import random
 import struct
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 import trio
 
@@ -34,6 +35,7 @@ from .disk import DiskStorage
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
 from .membership import Member, Membership, member_id
+from .reads import Read, ReadQueue
 from .transport import PeerTransport, parse_host_port
 
 log = logging.getLogger("raftviz.server")
@@ -65,12 +67,6 @@ class ServerConfig:
         return max(2, self.election_ms // self.heartbeat_ms)
 
 
-@dataclass
-class _Read:
-    done: trio.Event = field(default_factory=trio.Event)
-    index: int = 0
-
-
 class EtcdServer:
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
@@ -88,8 +84,7 @@ class EtcdServer:
         self.term = 0
         self.role = StateType.FOLLOWER
         self._send, self._recv = trio.open_memory_channel(EVENT_QUEUE)
-        self._reads: dict[bytes, tuple[list[_Read], float]] = {}   # ctx -> (reads, sent)
-        self._read_batch: list[_Read] = []
+        self.reads = ReadQueue(self.ids.next, retry_after=cfg.election_ms / 4000)
         self._applied_waiters: list[tuple[int, trio.Event]] = []
         self._retry: list[bytes] = []
         self.applied = 0
@@ -143,6 +138,7 @@ class EtcdServer:
                 nursery.start_soon(self._loop)
                 nursery.start_soon(self._lease_expirer)
                 nursery.start_soon(self._watch_syncer)
+                nursery.start_soon(self._read_retrier)
                 nursery.start_soon(self._publish_attributes)
                 task_status.started(self)
         finally:
@@ -215,7 +211,7 @@ class EtcdServer:
         if proposals:
             self._propose(proposals)
         if reads:
-            self._start_read()
+            self.reads.start_round(self.rawnode.read_index, trio.current_time())
 
     def _can_absorb(self, m: Message) -> bool:
         return (self.role is StateType.LEADER and self.rawnode.raft.lead_transferee == 0
@@ -228,18 +224,6 @@ class EtcdServer:
             # No leader yet, or a leader transfer: keep them until one is known (clients
             # time out on their own if that takes too long).
             self._retry.extend(datas)
-
-    def _start_read(self) -> None:
-        """One ReadIndex for every read queued since the last turn (etcd batches too)."""
-        batch, self._read_batch = self._read_batch, []
-        if not batch:
-            return
-        now = trio.current_time()
-        for ctx in [c for c, (_, t) in self._reads.items() if now - t > self.cfg.request_timeout]:
-            del self._reads[ctx]   # never answered (no leader then): the reader retried
-        ctx = struct.pack(">Q", self.ids.next())
-        self._reads[ctx] = (batch, now)
-        self.rawnode.read_index(ctx)
 
     async def _handle_readies(self) -> None:
         while self.rawnode.has_ready():
@@ -276,10 +260,7 @@ class EtcdServer:
 
     def _serve_reads(self, rd: Ready) -> None:
         for rs in rd.read_states:
-            batch, _ = self._reads.pop(rs.request_ctx, ((), 0))
-            for read in batch:
-                read.index = rs.index
-                read.done.set()
+            self.reads.answered(rs.request_ctx, rs.index, self.applied)
 
     # -- applying --
 
@@ -353,6 +334,7 @@ class EtcdServer:
             self.transport.add_peer(peer_id, address)
 
     def _wake_applied(self) -> None:
+        self.reads.applied(self.applied)
         still = []
         for index, event in self._applied_waiters:
             if index <= self.applied:
@@ -492,18 +474,37 @@ class EtcdServer:
     async def linearizable_barrier(self) -> None:
         """Return once this member has applied everything committed before the call
         (ReadIndex); a read served after that is linearizable."""
-        read = _Read()
-        retry = self.cfg.election_ms / 4000
-        with trio.move_on_after(self.cfg.request_timeout):
-            while not read.done.is_set():
-                # A follower without a leader drops ReadIndex silently: ask again.
-                self._read_batch.append(read)
+        done, expired = trio.Event(), []
+        self._queue_read(done.set, lambda: (expired.append(True), done.set()))
+        await done.wait()
+        if expired:
+            raise err.timed_out() if self.lead else err.no_leader()
+
+    def submit_read(self, serve: Callable[[], object], future: Future) -> None:
+        """A linearizable read for a caller on another thread (through run_sync_soon):
+        `serve` runs on the loop once this member has caught up, its result or KVError
+        goes to `future`."""
+        def answer() -> None:
+            try:
+                future.set_result(serve())
+            except KVError as e:
+                future.set_exception(e)
+
+        def give_up() -> None:
+            future.set_exception(err.timed_out() if self.lead else err.no_leader())
+
+        self._queue_read(answer, give_up)
+
+    def _queue_read(self, on_ready: Callable[[], None], on_timeout: Callable[[], None]) -> None:
+        deadline = trio.current_time() + self.cfg.request_timeout
+        self.reads.add(Read(on_ready, on_timeout, deadline))
+        self._post(("read",))
+
+    async def _read_retrier(self) -> None:
+        while True:
+            await trio.sleep(self.reads.retry_after / 2)
+            if self.reads.tick(trio.current_time()):
                 self._post(("read",))
-                with trio.move_on_after(retry):
-                    await read.done.wait()
-            await self.wait_applied(read.index)
-            return
-        raise err.timed_out() if self.lead else err.no_leader()
 
     async def wait_applied(self, index: int) -> None:
         if index <= self.applied:
