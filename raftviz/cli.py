@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import bench_sim, cmd_check, cmd_node, cmd_up
+from . import bench_cluster, bench_kv, bench_sim, cmd_check, cmd_node, cmd_snapshot, cmd_up
 
 
 class UsageError(Exception):
@@ -28,10 +28,12 @@ def _register_bench(subparsers) -> None:
     bench = subparsers.add_parser("bench", help="measure the engine's speed")
     targets = bench.add_subparsers(dest="target", metavar="TARGET", required=True)
     bench_sim.register(targets)
+    bench_kv.register(targets)
+    bench_cluster.register(targets)
 
 
 SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,
-                               _register_bench]
+                               cmd_snapshot.register, _register_bench]
 
 
 def build_parser() -> Parser:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+import logging
 import random
 import threading
 import zlib
+from concurrent.futures import Future, TimeoutError as FutureTimeout
 
 import grpc
 import trio
@@ -24,9 +25,12 @@ from engine.raft import StateType
 
 from . import errors_etcd as err
 from . import etcd_convert as cv
+from .errors import StorageError
 from .membership import Member
 from .proto import rpc_pb2, rpc_pb2_grpc
 from .server import EtcdServer
+
+log = logging.getLogger("raftviz.grpc")
 
 VERSION = "3.4.23"     # the etcd API version this server speaks
 SNAPSHOT_CHUNK = 32 * 1024
@@ -284,14 +288,19 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
         st = self.b.run_sync(s.rawnode.status)
         errors = [f"memberID:{m.member_id} alarm:{m.alarm.name}" for m in s.kv.alarms()]
         return rpc_pb2.StatusResponse(
-            header=self._header(), version=VERSION, dbSize=s.kv.size_bytes,
-            dbSizeInUse=s.kv.size_bytes, leader=st.soft_state.lead,
+            header=self._header(), version=VERSION, dbSize=s.backend.size_bytes(),
+            dbSizeInUse=s.backend.size_in_use_bytes(), leader=st.soft_state.lead,
             raftIndex=st.hard_state.commit, raftTerm=st.hard_state.term,
             raftAppliedIndex=s.applied, errors=errors,
             isLearner=s.id in st.conf_state.learners)
 
     @abort_on_error
     def Defragment(self, request, context):
+        try:
+            before, after = self.b.server.backend.defragment()
+        except StorageError as e:
+            context.abort(grpc.StatusCode.INTERNAL, str(e))
+        log.info("member %x: defragmented %d -> %d bytes", self.b.server.id, before, after)
         return rpc_pb2.DefragmentResponse(header=self._header())
 
     @abort_on_error
@@ -308,9 +317,10 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
 
     def Snapshot(self, request, context):
         try:
-            blob = snapshot_stream_bytes(self.b.run_sync(self.b.server.snapshot_bytes))
-        except trio.RunFinishedError:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "etcdserver: server stopped")
+            # Copied through the backend's own connection: the Raft loop goes on meanwhile.
+            blob = snapshot_stream_bytes(self.b.server.snapshot_bytes())
+        except StorageError as e:
+            context.abort(grpc.StatusCode.INTERNAL, str(e))
         header = self._header()
         for start in range(0, max(len(blob), 1), SNAPSHOT_CHUNK):
             chunk = blob[start:start + SNAPSHOT_CHUNK]

@@ -31,6 +31,7 @@ from engine.raft import (
 from engine.raft.coalesce import coalesce
 
 from . import errors_etcd as err
+from .backend import Backend, backend_path
 from .disk import DiskStorage
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
@@ -100,11 +101,18 @@ class EtcdServer:
             quota_backend_bytes=self.cfg.quota_backend_bytes,
             min_lease_ttl=min_lease_ttl(election_ticks=self.cfg.election_ticks,
                                         tick_ms=tick_ms)))
+        self.backend = Backend.open(backend_path(self.cfg.data_dir))
+        loaded, members = self.backend.load(self.kv.config)
         snap = self.storage.snapshot()
-        if not snap.is_empty():
+        if loaded is not None and loaded.consistent_index >= snap.metadata.index:
+            # The backend is at least as new as the newest Raft snapshot: start from it
+            # and let replay skip what it already holds (its consistent index).
+            self.kv, self.membership = loaded, Membership.decode(members)
+        elif not snap.is_empty():
             self._restore(snap.data)
         elif self.storage.last_index() == 0 and self.cfg.new_cluster:
             self._bootstrap()
+        # Not the backend's consistent index: that may be past what the WAL holds synced.
         self.applied = snap.metadata.index
         self.rawnode = RawNode(Config(
             id=self.id, storage=self.storage, rng=random.Random(self.id ^ time.time_ns()),
@@ -144,6 +152,7 @@ class EtcdServer:
         finally:
             self.stopped = True
             self.storage.close()
+            self.backend.close()
 
     def _peer_addresses(self) -> dict[int, tuple[str, int]]:
         return {m.id: parse_host_port(m.peer_urls[0])
@@ -241,6 +250,8 @@ class EtcdServer:
                 self.applied = rd.snapshot.metadata.index
                 self._sync_peers()
             self._apply_all(rd.committed_entries)
+            if rd.committed_entries or rd.snapshot is not None:
+                self.backend.commit(self.kv, self.membership.encode())
             self.dispatch_watches()
             self._serve_reads(rd)
             self.rawnode.advance(rd)
@@ -600,5 +611,6 @@ class EtcdServer:
                               "UNAVAILABLE")
 
     def snapshot_bytes(self) -> bytes:
-        """The member's state machine as one blob (for Maintenance.Snapshot)."""
-        return self._snapshot_data()
+        """The backend database as one consistent blob (for Maintenance.Snapshot); safe
+        to call from any thread."""
+        return self.backend.snapshot_db()
