@@ -10,6 +10,7 @@ result to the world, which follows requests and watches.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Protocol
 
 from engine.kv import (
@@ -84,8 +85,10 @@ _CONF_WORDS = {
 }
 
 
+@lru_cache(maxsize=8192)
 def describe_entry(entry: Entry) -> tuple[str, str, str | None]:
-    """(kind, text, request id) of one log entry, for the log view."""
+    """(kind, text, request id) of one log entry, for the log view (entries are
+    immutable, so each is decoded once)."""
     if entry.type is EntryType.CONF_CHANGE:
         cc = ConfChange.decode(entry.data)
         return "conf", f"{_CONF_WORDS[cc.type]} {cc.node_id}", None

@@ -29,8 +29,8 @@ class Control:
 CONTROLS: tuple[Control, ...] = (
     # time
     Control("play", "space", "Play", "Play / pause",
-            "Let time run by itself at the chosen speed, or stop it.", "Time",
-            Cap.MANUAL_CLOCK, footer=True),
+            "Let time run by itself at the chosen speed, or stop it (on a live cluster: "
+            "freeze or unfreeze it).", "Time", footer=True),
     Control("tick", "t", "Tick", "Tick",
             "Move time on by one tick (100 ms): every running node ticks once and "
             "messages due meanwhile land.", "Time", Cap.MANUAL_CLOCK, footer=True),

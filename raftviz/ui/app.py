@@ -53,6 +53,7 @@ class RaftvizApp(App):
         self.session = Session(backend)
         self.controls = Controls(self)
         self.play_timer: Timer | None = None
+        self.history_of: tuple = ()
         if theme:
             self.theme = theme
 
@@ -99,9 +100,17 @@ class RaftvizApp(App):
         view = self.session.view()
         for widget in self.query(".view-part"):
             widget.cluster = view
+        self.refresh_history(view)
+
+    def refresh_history(self, view: o.ClusterView) -> None:
+        """Re-read the selected key's history only when the keyspace moved."""
         key = self.session.selected_key
-        if key is not None:
-            self.query_one(KeyHistory).history = self.session.key_history(key)
+        if key is None or self.history_of == (key, view.keyspace_node, view.revision,
+                                              view.compact_revision):
+            return
+        self.history_of = (key, view.keyspace_node, view.revision, view.compact_revision)
+        widget = self.query_one(KeyHistory)
+        widget.key, widget.history = key, self.session.key_history(key)
 
     def show_note(self, text: str, error: bool = False) -> None:
         bar = self.query_one(NoteBar)
@@ -203,10 +212,12 @@ class RaftvizApp(App):
     def on_follow_request(self, message: msg.FollowRequest) -> None:
         self.follow(message.request_id)
 
+    def on_node_clicked(self, message: msg.NodeClicked) -> None:
+        self.controls.node_menu(message.node_id)
+
     def on_key_selected(self, message: msg.KeySelected) -> None:
         self.session.selected_key = message.key
-        history = self.query_one(KeyHistory)
-        history.key, history.history = message.key, self.session.key_history(message.key)
+        self.refresh_history(self.session.view())
 
 
 def build_sim(seed: int = 1, nodes: int = 3, at_event: int | None = None,

@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from engine import observe as o
-from engine.observe import ClientResult, CrashMode, NodeView
+from engine.observe import Cap, ClientResult, CrashMode, NodeView
 
 from .actions import BY_NAME
-from .format import node_title
-from .screens.dialogs import Choice, Field, FormDialog, NodePicker, PartitionDialog
+from .format import role_symbol
+from .palette import commands_for
+from .screens.dialogs import (
+    Choice, CommandMenu, Field, FormDialog, NodePicker, PartitionDialog,
+)
 from .screens.help import HelpScreen
 from .session import Outcome
 
@@ -40,6 +43,8 @@ class Controls:
     # -- entry points --
 
     def available(self, name: str) -> bool:
+        if name == "play":
+            return self.session.has(Cap.MANUAL_CLOCK) or self.session.has(Cap.PAUSE_WORLD)
         control = BY_NAME[name]
         return control.cap is None or self.session.has(control.cap)
 
@@ -72,6 +77,24 @@ class Controls:
             self.app.follow(result.request_id)
         return result
 
+    def node_menu(self, node_id: int) -> None:
+        """What can be done to one node, as a menu (a click on its card opens it)."""
+        view = self.session.view()
+        node = view.node(node_id)
+        if node is None:
+            return
+        entries = [(title, cmd) for title, cmd in commands_for(view, node)
+                   if self.session.has(cmd.cap)]
+        if not entries:
+            self.tell(Outcome(False, f"Nothing can be done to node {node_id} now."))
+            return
+
+        def done(index: int | None) -> None:
+            if index is not None:
+                self.execute(entries[index][1])
+        self.app.push_screen(CommandMenu(f"Node {node_id}: {node.state_text}",
+                                         [title for title, _ in entries]), done)
+
     # -- helpers --
 
     def nodes(self) -> tuple[NodeView, ...]:
@@ -80,7 +103,8 @@ class Controls:
     def pick(self, title: str, explain: str, ok: Callable[[NodeView], bool],
              then: Callable[[int, str | None], None],
              options: list[tuple[str, str]] | None = None) -> None:
-        choices = [Choice(n.id, node_title(n).split(" ", 2)[-1], ok(n)) for n in self.nodes()]
+        choices = [Choice(n.id, f"{role_symbol(n)} {n.state_text}", ok(n))
+                   for n in self.nodes()]
         if not any(c.enabled for c in choices):
             self.tell(Outcome(False, f"{title}: no node qualifies right now."))
             return
@@ -98,7 +122,10 @@ class Controls:
     # -- time --
 
     def do_play(self) -> None:
-        self.app.set_playing(not self.session.playing)
+        if self.session.has(Cap.MANUAL_CLOCK):
+            self.app.set_playing(not self.session.playing)
+        else:
+            self.do_freeze_world()
 
     def do_tick(self) -> None:
         self.execute(o.Tick())

@@ -14,7 +14,7 @@ from engine.observe import NodeView
 ROLE_SYMBOLS = {
     "leader": "★", "candidate": "◆", "pre-candidate": "◇", "follower": "·",
 }
-DOWN, PAUSED, REMOVED, LEARNER = "✖", "⏸", "⊘", "◌"
+DOWN, PAUSED, REMOVED, LEARNER = "✖", "‖", "⊘", "◌"
 
 MARK_APPLIED = "✓"      # applied to the state machine
 MARK_COMMITTED = "●"    # committed, not yet applied
@@ -32,6 +32,9 @@ LEGEND = [
     (MARK_UNSYNCED, "entry written, waiting for fsync"),
     (MARK_DIVERGED, "entry differs from the leader's: it will be replaced"),
     (MARK_SNAPSHOT, "entries folded into a snapshot"),
+    ("■", "message held: it waits for you to deliver or drop it"),
+    ("✕", "message dropped, or links cut"),
+    ("●─▶", "timeline: a message from the ● lane to the ▶ lane (╌ in flight, ┈ held)"),
 ]
 
 TERM_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2",

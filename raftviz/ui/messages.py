@@ -50,3 +50,11 @@ class MessagePicked(Message):
         super().__init__()
         self.msg_id = msg_id
         self.drop = drop
+
+
+class NodeClicked(Message):
+    """The user clicked a node: offer what can be done to it."""
+
+    def __init__(self, node_id: int) -> None:
+        super().__init__()
+        self.node_id = node_id

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from engine import observe as o
-from engine.observe import ClusterView, CrashMode
+from engine.observe import ClusterView, CrashMode, NodeView
 
 from .actions import CONTROLS, key_text
 
@@ -23,25 +23,31 @@ if TYPE_CHECKING:
 
 def node_commands(view: ClusterView) -> Iterator[tuple[str, o.Command]]:
     for n in view.nodes:
-        if n.removed:
-            continue
-        if n.up:
-            for mode in CrashMode:
-                yield f"Crash node {n.id} ({mode.value})", o.Crash(n.id, mode)
-            yield f"{'Thaw' if n.paused else 'Freeze'} node {n.id}", o.PauseNode(n.id, not n.paused)
-            yield f"Snapshot node {n.id}", o.Snapshot(n.id)
-            yield f"Defragment node {n.id}", o.Defrag(n.id)
-        else:
-            yield f"Restart node {n.id}", o.Restart(n.id)
-        if n.voter and not n.is_leader:
-            yield f"Transfer leadership to node {n.id}", o.TransferLeader(n.id)
-            yield f"Start an election on node {n.id}", o.Campaign(n.id)
-        if n.learner:
-            yield f"Promote learner {n.id}", o.Promote(n.id)
-        yield f"Remove node {n.id}", o.RemoveMember(n.id)
-        others = tuple(m.id for m in view.nodes if m.id != n.id and not m.removed)
-        if others:
-            yield f"Isolate node {n.id}", o.Partition.groups((n.id,), others)
+        yield from commands_for(view, n)
+
+
+def commands_for(view: ClusterView, n: NodeView) -> Iterator[tuple[str, o.Command]]:
+    """Everything one can do to one node right now, as finished sentences."""
+    if n.removed:
+        return
+    if n.up:
+        for mode in CrashMode:
+            yield f"Crash node {n.id} ({mode.value})", o.Crash(n.id, mode)
+        verb = "Thaw" if n.paused else "Freeze"
+        yield f"{verb} node {n.id}", o.PauseNode(n.id, not n.paused)
+        yield f"Snapshot node {n.id}", o.Snapshot(n.id)
+        yield f"Defragment node {n.id}", o.Defrag(n.id)
+    else:
+        yield f"Restart node {n.id}", o.Restart(n.id)
+    if n.voter and not n.is_leader:
+        yield f"Transfer leadership to node {n.id}", o.TransferLeader(n.id)
+        yield f"Start an election on node {n.id}", o.Campaign(n.id)
+    if n.learner:
+        yield f"Promote learner {n.id}", o.Promote(n.id)
+    others = tuple(m.id for m in view.nodes if m.id != n.id and not m.removed)
+    if others:
+        yield f"Isolate node {n.id}", o.Partition.groups((n.id,), others)
+    yield f"Remove node {n.id}", o.RemoveMember(n.id)
 
 
 class ClusterCommands(Provider):

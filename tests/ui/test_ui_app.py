@@ -10,7 +10,7 @@ from engine import observe as o
 from engine.observe import MessageStatus
 from engine.sim.backend import SimBackend
 from raftviz.ui.app import RaftvizApp, build_sim
-from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog
+from raftviz.ui.screens.dialogs import CommandMenu, FormDialog, NodePicker, PartitionDialog
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.keyspace import KeyHistory
@@ -442,3 +442,23 @@ def test_client_panel_reports_pending_answers_when_they_arrive():
         await settle(pilot, 2)
         assert not panel.pending
     drive(scenario)
+
+
+def test_clicking_a_node_card_offers_its_commands():
+    async def scenario(app, pilot):
+        await pilot.click("#card-3")
+        assert isinstance(app.screen, CommandMenu)
+        await pilot.press("enter")               # the first entry: crash, keeping the disk
+        assert not view(app).node(3).up
+        await pilot.click("#card-3")
+        await pilot.press("enter")               # now the first entry is: restart
+        assert view(app).node(3).up
+    drive(scenario)
+
+
+def test_clicking_a_row_of_the_narrow_node_table():
+    async def scenario(app, pilot):
+        await pilot.click("NodeTable", offset=(3, 2))
+        assert isinstance(app.screen, CommandMenu)
+        assert "Node 2" in str(app.screen.title_text)
+    drive(scenario, size=(80, 24))

@@ -195,6 +195,9 @@ class FormDialog(Dialog):
                 yield Button(self.ok, id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
     def values(self) -> dict[str, object] | None:
         result = {}
         for f in self.fields:
@@ -223,3 +226,25 @@ class FormDialog(Dialog):
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
         self.dismiss(None)
+
+
+class CommandMenu(Dialog):
+    """A list of finished sentences ("Crash node 2 (wipe)"); returns the chosen index."""
+
+    def __init__(self, title: str, entries: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.entries = title, entries
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Options(self.entries, id="menu")
+            yield Static("↑↓ choose · Enter or click runs it · Esc cancels",
+                         classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Options).focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option_index)

@@ -21,7 +21,7 @@ INTRO = ("raftviz runs a real Raft + MVCC cluster. Time moves when you say so: t
 
 
 def controls_table(available: Callable[[str], bool]) -> Table:
-    table = Table.grid(padding=(0, 2))
+    table = Table.grid(padding=(0, 2), expand=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(ratio=1)

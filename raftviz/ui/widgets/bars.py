@@ -12,7 +12,7 @@ from ..format import seconds
 
 
 class TopBar(Widget):
-    """`raftviz · sim seed 1 · t=3.400s · event 34/34 · ▶ 5/s · ⏸ HOLD · ✂ 1↔2 · ★ 2 term 3`"""
+    """`raftviz · sim seed 1 · t=3.400s · event 34/34 · ▶ 5/s · ‖ HOLD · ✕ 1↔2 · ★ 2 term 3`"""
     DEFAULT_CLASSES = "view-part"
 
     cluster: reactive[ClusterView | None] = reactive(None)
@@ -42,15 +42,15 @@ class TopBar(Widget):
                 parts.append((f"▶ {self.speed}/s" if not wide else
                                f"▶ playing {self.speed}/s", "bold"))
             else:
-                parts.append(("⏸ paused" if wide else "⏸", "dim"))
+                parts.append(("‖ paused" if wide else "‖", "dim"))
         elif v.paused:
-            parts.append(("⏸ frozen", "bold"))
+            parts.append(("‖ frozen", "bold"))
         if v.network.hold:
             held = sum(1 for m in v.messages if m.status.value == "held")
-            parts.append((f"✋ hold: {held} held" if wide else f"✋{held}", "bold"))
+            parts.append((f"■ hold: {held} held" if wide else f"■{held}", "bold"))
         if v.network.cuts:
             cuts = len(v.network.cuts)
-            parts.append((f"✂ {cuts} links cut" if wide else f"✂{cuts}", "bold"))
+            parts.append((f"✕ {cuts} links cut" if wide else f"✕{cuts}", "bold"))
         leader = v.leader()
         if leader is None:
             parts.append(("no leader", "bold"))
@@ -67,5 +67,5 @@ class NoteBar(Widget):
     error: reactive[bool] = reactive(False)
 
     def render(self) -> Text:
-        symbol = "⚠ " if self.error else "› "
+        symbol = "▲ " if self.error else "› "
         return Text(symbol + self.message, style="bold" if self.error else "")

@@ -11,12 +11,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.events import Click
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.observe import ClusterView, NodeView, ProgressView
 
 from ..format import labelled, node_title, short_bytes
+from ..messages import NodeClicked
 
 
 def leader_sees(view: ClusterView) -> dict[int, ProgressView]:
@@ -54,6 +56,11 @@ class NodeCard(Widget):
 
     def __init__(self, node_id: int) -> None:
         super().__init__(id=f"card-{node_id}", classes="node-card")
+        self.node_id = node_id
+        self.tooltip = "Click for what you can do to this node"
+
+    def on_click(self) -> None:
+        self.post_message(NodeClicked(self.node_id))
 
     def watch_node(self, node: NodeView | None) -> None:
         if node is None:
@@ -75,8 +82,9 @@ class NodeCard(Widget):
         if self.seen is not None and not n.is_leader:
             lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
         elif n.is_leader:
-            in_sync = sum(1 for p in n.progress if p.match == n.last_index)
-            lines.append(Text(f"{in_sync}/{len(n.progress)} logs match the leader's",
+            followers = [p for p in n.progress if p.peer != n.id]
+            in_sync = sum(1 for p in followers if p.match == n.last_index)
+            lines.append(Text(f"{in_sync} of {len(followers)} followers have its whole log",
                               style="dim"))
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
@@ -106,7 +114,13 @@ class NodeCards(Horizontal):
 class NodeTable(Widget):
     """The same facts as the cards, one row per node, for narrow terminals."""
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, layout=True)
+
+    def on_click(self, event: Click) -> None:
+        view = self.cluster
+        row = event.y - 1            # below the heading
+        if view is not None and 0 <= row < len(view.nodes):
+            self.post_message(NodeClicked(view.nodes[row].id))
 
     def render(self) -> Table:
         table = Table(box=None, padding=(0, 1), expand=True, header_style="dim")

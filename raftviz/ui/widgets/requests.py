@@ -41,6 +41,7 @@ class ClientPanel(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.pending: dict[str, int] = {}
+        self.hinted = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="put greeting hello · get greeting · help · Esc leaves",
@@ -68,8 +69,10 @@ class ClientPanel(Vertical):
         log = self.query_one(RichLog)
         if result.status == "pending":
             self.pending[result.request_id] = result.node
-            log.write(Text(f"  … {result.request_id} → node {result.node}: answered once "
-                           f"it commits (t, s or space moves time)", style="dim"))
+            hint = "" if self.hinted else ": answered once it commits (t, s or space " \
+                                          "moves time)"
+            self.hinted = True
+            log.write(Text(f"  … {result.request_id} → node {result.node}{hint}", style="dim"))
         else:
             log.write(answer_lines(result.request_id, result.node, result.status,
                                    result.answer))
@@ -124,8 +127,8 @@ def trace_summary(trace: RequestTrace) -> list[Text]:
 
 class TraceView(Widget):
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
-    followed: reactive[str | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, layout=True)
+    followed: reactive[str | None] = reactive(None, layout=True)
 
     def render(self) -> Text | Table:
         view = self.cluster

@@ -78,7 +78,7 @@ def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text
     if m.status is MessageStatus.DROPPED:
         label += f" ✕ {m.note or 'dropped'}"
     elif m.status is MessageStatus.HELD:
-        label += " ✋ held"
+        label += " ■ held"
     text.append(label, style=style)
     if highlight:
         text.stylize("reverse")

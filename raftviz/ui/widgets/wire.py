@@ -1,7 +1,7 @@
 """The wire: every message held or in flight, oldest due first, ready to deliver or drop.
 
 Enter (or a click) on a row delivers that message now; `x` drops it. Held messages say
-✋ held; messages in flight say when they land. A line above the list says what mode
+■ held; messages in flight say when they land. A line above the list says what mode
 the wire is in and how to change it.
 """
 
@@ -55,7 +55,7 @@ def details(m: MessageView) -> str:
 
 def when(m: MessageView, now: int) -> Text:
     if m.status is MessageStatus.HELD:
-        return Text("✋ held", style="bold")
+        return Text("■ held", style="bold")
     if m.deliver_at is None:
         return Text("")
     return Text(f"→ {max(0, m.deliver_at - now)}ms")
@@ -69,20 +69,29 @@ class MessageTable(DataTable):
         super().__init__(cursor_type="row", **kwargs)
 
     def on_mount(self) -> None:
-        for label, key, width in (("#", "id", 5), ("lands", "when", 8), ("type", "type", 13),
-                                  ("link", "link", 4), ("term", "term", 4),
+        for label, key, width in (("#", "id", 5), ("lands", "when", 7),
+                                  ("message", "type", 17), ("term", "term", 4),
                                   ("details", "details", None)):
             self.add_column(label, key=key, width=width)
+        self.redraw()
 
-    def watch_cluster(self, view: ClusterView | None) -> None:
-        if view is None:
+    def watch_cluster(self) -> None:
+        self.redraw()
+
+    def watch_followed(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        view = self.cluster
+        if view is None or not self.columns:
             return
         keep = self.chosen()
         self.clear()
         for m in view.messages:
             style = "reverse" if self.followed and self.followed in m.request_ids else ""
-            self.add_row(Text(f"#{m.id}", style=style), when(m, view.time), type_text(m),
-                         f"{m.frm}→{m.to}", str(m.term), details(m), key=str(m.id))
+            self.add_row(Text(f"#{m.id}", style=style), when(m, view.time),
+                         type_text(m) + f" {m.frm}→{m.to}", str(m.term), details(m),
+                         key=str(m.id))
         if keep is not None and str(keep) in self.rows:
             self.move_cursor(row=self.get_row_index(str(keep)))
 
@@ -114,15 +123,13 @@ class MessageList(Vertical):
         self.query_one(".wire-mode", Static).update(self.mode_line(view))
 
     def watch_followed(self, followed: str | None) -> None:
-        table = self.query_one(MessageTable)
-        table.followed = followed
-        table.watch_cluster(table.cluster)
+        self.query_one(MessageTable).followed = followed
 
     def mode_line(self, view: ClusterView) -> Text:
         held = sum(1 for m in view.messages if m.status is MessageStatus.HELD)
         flying = len(view.messages) - held
         if view.network.hold:
-            text = Text(f"✋ {held} held, {flying} in flight ", style="bold")
+            text = Text(f"■ {held} held, {flying} in flight ", style="bold")
             return text + Text("⏎ deliver · x drop · a all · h release", style="dim")
         text = Text(f"{flying} in flight ")
         return text + Text("· h holds messages to deliver one by one", style="dim")

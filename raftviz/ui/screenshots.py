@@ -1,0 +1,134 @@
+"""Pictures of the main screens, for the README and the docs: `python -m raftviz.ui.screenshots`.
+
+Each scene starts from the same simulated cluster (seed 1, three nodes, opened at event
+30 when its first leader has just been elected) and drives the app as a user would, so
+the pictures are the same on every run. The SVG snapshot tests replay these scenes too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from engine import observe as o
+
+from .app import RaftvizApp, build_sim
+
+Scene = Callable[[Pilot], Awaitable[None]]
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def fresh_app() -> RaftvizApp:
+    return RaftvizApp(build_sim(seed=1, nodes=3, at_event=30))
+
+
+async def send(pilot: Pilot, *lines: str) -> None:
+    """Enter lines in the client box, then leave it."""
+    await pilot.press("slash")
+    box = pilot.app.query_one("#client-input")
+    for line in lines:
+        box.value = line
+        await pilot.press("enter")
+    await pilot.press("escape")
+
+
+async def ticks(pilot: Pilot, count: int) -> None:
+    for _ in range(count):
+        await pilot.press("t")
+
+
+async def with_data(pilot: Pilot) -> None:
+    await send(pilot, "put greeting hello", "put colour blue", "watch colour",
+               "lease grant 30")
+    await ticks(pilot, 3)
+    await send(pilot, "put colour green")
+
+
+async def cluster(pilot: Pilot) -> None:
+    await with_data(pilot)
+    await pilot.press("1")
+    await pilot.pause()
+
+
+async def messages(pilot: Pilot) -> None:
+    await pilot.press("h")
+    await send(pilot, "put greeting hello")
+    await pilot.press("2")
+    await pilot.pause()
+
+
+async def keyspace(pilot: Pilot) -> None:
+    await with_data(pilot)
+    await ticks(pilot, 3)
+    await pilot.press("3")
+    await pilot.pause()
+
+
+async def requests(pilot: Pilot) -> None:
+    await with_data(pilot)
+    await ticks(pilot, 2)
+    await pilot.press("4")
+    await pilot.pause()
+
+
+async def partition(pilot: Pilot) -> None:
+    pilot.app.controls.execute(o.Partition.groups((2,), (1, 3)))
+    await send(pilot, "put stranded value")
+    await ticks(pilot, 20)
+    await pilot.press("1")
+    await pilot.pause()
+
+
+async def crash_dialog(pilot: Pilot) -> None:
+    await pilot.press("c")
+    await pilot.pause()
+
+
+async def help_screen(pilot: Pilot) -> None:
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+# name -> (scene, terminal size)
+SCENES: dict[str, tuple[Scene, tuple[int, int]]] = {
+    "cluster": (cluster, (160, 48)),
+    "messages": (messages, (160, 48)),
+    "keyspace": (keyspace, (160, 48)),
+    "requests": (requests, (160, 48)),
+    "partition": (partition, (160, 48)),
+    "narrow": (cluster, (80, 24)),
+    "crash-dialog": (crash_dialog, (80, 24)),
+    "help": (help_screen, (100, 40)),
+}
+
+
+async def shoot(name: str, out: Path) -> Path:
+    scene, size = SCENES[name]
+    app = fresh_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await scene(pilot)
+        await pilot.pause()
+        return Path(app.save_screenshot(f"screenshot-{name}.svg", str(out)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ASSETS, help="directory for the SVGs")
+    parser.add_argument("names", nargs="*", metavar="SCENE",
+                        help=f"scenes to shoot, of {', '.join(SCENES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in SCENES]
+    if unknown:
+        parser.error(f"unknown scene {unknown[0]!r}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or SCENES:
+        print(asyncio.run(shoot(name, args.out)))
+
+
+if __name__ == "__main__":
+    main()
