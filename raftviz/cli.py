@@ -12,7 +12,10 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import bench_cluster, bench_kv, bench_sim, cmd_check, cmd_node, cmd_snapshot, cmd_up
+from . import (
+    bench_cluster, bench_kv, bench_sim, cmd_check, cmd_node, cmd_serve, cmd_snapshot, cmd_ui,
+    cmd_up,
+)
 
 
 class UsageError(Exception):
@@ -33,12 +36,14 @@ def _register_bench(subparsers) -> None:
 
 
 SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,
-                               cmd_snapshot.register, _register_bench]
+                               cmd_snapshot.register, cmd_serve.register, _register_bench]
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="raftviz", description="An etcd-like Raft cluster you can watch think.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser = Parser(prog="raftviz", description="An etcd-like Raft cluster you can watch think. "
+                    "Without a command: the terminal UI on a fresh local cluster.")
+    cmd_ui.add_ui_flags(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(subparsers)
     return parser
