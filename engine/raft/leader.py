@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .progress import ProgressState
-from .storage import Compacted, Unavailable
+from .storage import Compacted
 from .types import (
     NONE, ConfChange, Entry, EntryType, Message, MessageType as MT, ProposalDropped,
     ReadState, StateType,

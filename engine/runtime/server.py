@@ -35,7 +35,8 @@ from .backend import Backend, backend_path
 from .disk import DiskStorage
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
-from .membership import Member, Membership, member_id
+from .cluster_ops import MembershipMixin
+from .membership import Member, Membership
 from .reads import Read, ReadQueue
 from .transport import PeerTransport, parse_host_port
 
@@ -68,7 +69,7 @@ class ServerConfig:
         return max(2, self.election_ms // self.heartbeat_ms)
 
 
-class EtcdServer:
+class EtcdServer(MembershipMixin):
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
         self.membership = cfg.membership
@@ -527,88 +528,6 @@ class EtcdServer:
     def call_in_loop(self, fn) -> None:
         """Run fn on the Raft loop's turn (for RawNode calls from other tasks)."""
         self._post(("call", fn))
-
-    # -- membership and leadership --
-
-    async def change_membership(self, cc_type: ConfChangeType, member: Member) -> Membership:
-        """Propose one single-step configuration change and wait for it to apply here."""
-        rid = self.ids.next()
-        waiter = self.waiters.register(rid)
-        cc = ConfChange(cc_type, member.id, wrap(Kind.MEMBER_ATTR, rid, member.encode()))
-
-        def propose() -> None:
-            try:
-                self.rawnode.propose_conf_change(cc)
-            except ProposalDropped as e:
-                self.waiters.trigger(rid, error=err.ServerError(
-                    f"etcdserver: {e}", "FAILED_PRECONDITION"))
-
-        self.call_in_loop(propose)
-        with trio.move_on_after(self.cfg.request_timeout):
-            await waiter.done.wait()
-            if waiter.error is not None:
-                raise waiter.error
-            return self.membership
-        self.waiters.forget(rid)
-        raise err.timed_out()
-
-    async def member_add(self, peer_urls: tuple[str, ...], is_learner: bool) -> Member:
-        taken = {u for m in self.membership.members.values() for u in m.peer_urls}
-        if taken & set(peer_urls):
-            raise err.peer_url_exists()
-        if is_learner and self.membership.learners():
-            raise err.ServerError("etcdserver: too many learner members in cluster",
-                                  "FAILED_PRECONDITION")
-        new_id = member_id(peer_urls, self.cfg.token)   # what the new member computes too
-        member = Member(new_id, "", peer_urls, (), is_learner)
-        kind = ConfChangeType.ADD_LEARNER if is_learner else ConfChangeType.ADD_NODE
-        await self.change_membership(kind, member)
-        return member
-
-    async def member_remove(self, mid: int) -> Membership:
-        member = self.membership.members.get(mid)
-        if member is None:
-            raise err.member_not_found()
-        return await self.change_membership(ConfChangeType.REMOVE_NODE, member)
-
-    async def member_promote(self, mid: int) -> Membership:
-        member = self.membership.members.get(mid)
-        if member is None:
-            raise err.member_not_found()
-        if not member.is_learner:
-            raise err.not_learner()
-        if self.role is not StateType.LEADER:
-            raise err.not_leader()
-        self._check_learner_ready(mid)
-        return await self.change_membership(ConfChangeType.ADD_NODE, member)
-
-    def _check_learner_ready(self, mid: int) -> None:
-        """etcd promotes a learner only once it holds 90% of the leader's log."""
-        progress = self.rawnode.status().progress
-        learner, mine = progress.get(mid), progress.get(self.id)
-        if learner is None or mine is None or learner.match < 0.9 * mine.match:
-            raise err.learner_not_ready()
-
-    async def member_update(self, mid: int, peer_urls: tuple[str, ...]) -> Membership:
-        m = self.membership.members.get(mid)
-        if m is None:
-            raise err.member_not_found()
-        updated = Member(m.id, m.name, peer_urls, m.client_urls, m.is_learner)
-        await self._wait_applied(Kind.MEMBER_UPDATE, updated.encode())
-        return self.membership
-
-    async def move_leader(self, target: int) -> None:
-        if self.role is not StateType.LEADER:
-            raise err.not_leader()
-        if target not in self.membership.voters():
-            raise err.bad_leader_transferee()
-        self.call_in_loop(lambda: self.rawnode.transfer_leader(target))
-        with trio.move_on_after(self.cfg.election_ms / 1000 * 2):
-            while self.lead != target:
-                await trio.sleep(self.cfg.heartbeat_ms / 1000)
-            return
-        raise err.ServerError("etcdserver: request timed out, leader transfer took too long",
-                              "UNAVAILABLE")
 
     def snapshot_bytes(self) -> bytes:
         """The backend database as one consistent blob (for Maintenance.Snapshot); safe
