@@ -23,6 +23,9 @@ from .ui_keyspace import request_name
 from .ui_world import World
 
 CHECKPOINT_EVERY = 16
+# Checkpoints thin out with age, so a long session keeps about fifty of them: one every
+# 16 events for the last 256, one every 256 for the last 8192, then one every 2048.
+THINNING = ((256, 16), (8192, 256), (None, 2048))
 SIM_CAPABILITIES = frozenset(Cap) - {Cap.PAUSE_WORLD}
 
 
@@ -102,8 +105,18 @@ class SimBackend:
         self.cursor += 1
         if self.cursor % CHECKPOINT_EVERY == 0:
             self.checkpoints[self.cursor] = copy.deepcopy(self.world)
+            self._thin_checkpoints()
         self._changed()
         return note
+
+    def _thin_checkpoints(self) -> None:
+        def keep(event: int) -> bool:
+            age = len(self.commands) - event
+            for within, every in THINNING:
+                if within is None or age <= within:
+                    return event % every == 0
+            return False
+        self.checkpoints = {k: v for k, v in self.checkpoints.items() if k == 0 or keep(k)}
 
     def _undo(self) -> str:
         if not self.cursor:
@@ -126,6 +139,7 @@ class SimBackend:
 
     def _go(self, event: int) -> None:
         self._rebuild(event)
+        self._thin_checkpoints()
         self.cursor = event
         self._changed()
 

@@ -95,7 +95,8 @@ class Tracker:
         self.traces[trace.id] = trace
         self.next_id += 1
         if len(self.traces) > TRACES_KEPT:
-            del self.traces[next(iter(self.traces))]
+            old = self.traces.pop(next(iter(self.traces)))
+            self.by_revision.pop(old.revision, None)
         return trace
 
     def get(self, request_id: int) -> Trace | None:

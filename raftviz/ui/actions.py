@@ -23,7 +23,7 @@ class Control:
     help: str               # one sentence on what it does
     group: str
     cap: Cap | None = None
-    footer: bool = False
+    footer: bool = False     # among the first ones in the footer
 
 
 CONTROLS: tuple[Control, ...] = (
@@ -136,8 +136,11 @@ TABS = (("cluster", "1", "Cluster"), ("messages", "2", "Messages"),
 
 
 def bindings() -> list[Binding]:
-    result = [Binding(c.keys, f"control('{c.name}')", c.label, show=c.footer,
-                      tooltip=c.help) for c in CONTROLS]
+    """Every control is in the footer: the everyday ones first, then the rest (the footer
+    scrolls sideways when they do not all fit)."""
+    ordered = sorted(CONTROLS, key=lambda c: not c.footer)
+    result = [Binding(c.keys, f"control('{c.name}')", c.label, tooltip=c.help)
+              for c in ordered]
     result += [Binding(key, f"show_tab('{tab}')", label, show=False)
                for tab, key, label in TABS]
     result.append(Binding("q", "quit", "Quit", show=False))

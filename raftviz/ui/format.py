@@ -88,3 +88,8 @@ def labelled(*pairs: tuple[str, object], sep: str = "  ") -> Text:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def log_range(first: int, last: int) -> str:
+    """`3‥7`, or `empty` for a log with no entries."""
+    return f"{first}‥{last}" if last >= first else "empty"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from textual.widgets import TabbedContent
 
@@ -462,3 +463,42 @@ def test_clicking_a_row_of_the_narrow_node_table():
         assert isinstance(app.screen, CommandMenu)
         assert "Node 2" in str(app.screen.title_text)
     drive(scenario, size=(80, 24))
+
+
+class FakeLive(NoPartitions):
+    """A running cluster's driver: time is not ours to move, but it can be frozen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frozen = False
+
+    @property
+    def capabilities(self):
+        return frozenset({o.Cap.PAUSE_WORLD, o.Cap.CLIENT, o.Cap.CRASH})
+
+    def view(self):
+        return dataclasses.replace(self.inner.view(), clock="live", paused=self.frozen,
+                                   capabilities=self.capabilities)
+
+    def execute(self, command):
+        if isinstance(command, o.PauseWorld):
+            self.frozen = command.paused
+            return "The cluster is frozen." if command.paused else "The cluster runs again."
+        return self.inner.execute(command)
+
+
+def test_live_cluster_freezes_with_space_and_disables_time_controls():
+    backend = FakeLive()
+
+    async def scenario(app, pilot):
+        assert app.check_action("control", ("tick",)) is None
+        assert app.check_action("control", ("undo",)) is None
+        await pilot.press("space")
+        assert backend.frozen
+        await pilot.pause(0.1)
+        assert "frozen" in app.query_one(TopBar).render().plain
+        await pilot.press("space")
+        assert not backend.frozen
+        await pilot.press("t")
+        assert view(app).time == 0
+    drive(scenario, app=RaftvizApp(backend))

@@ -332,3 +332,16 @@ def test_bad_scenario_lines_name_their_line():
     with pytest.raises(ScriptError, match="line 3"):
         load("seed 1\nnodes 3\nfly away\n")
     assert load(dump(SimBackend(5, 4).scenario())).nodes == 5
+
+
+def test_long_sessions_keep_few_checkpoints_and_still_go_back_exactly():
+    b = SimBackend(3, seed=2)
+    views = {}
+    for n in range(1, 1201):
+        b.execute(o.Tick())
+        if n in (100, 700, 1190):
+            views[n] = b.view()
+    assert len(b.checkpoints) < 60
+    for n, expected in views.items():
+        b.execute(o.GoTo(n))
+        assert b.view().nodes == expected.nodes and b.view().time == expected.time

@@ -34,3 +34,10 @@ def test_screenshots_script_writes_svgs(tmp_path):
     screenshots.main(["--out", str(tmp_path), "crash-dialog"])
     svg = (tmp_path / "screenshot-crash-dialog.svg").read_text()
     assert svg.startswith("<svg") and "Crash a node" in svg.replace("&#160;", " ")
+
+
+def test_light_theme(snap_compare):
+    scene, _ = screenshots.SCENES["cluster"]
+    app = screenshots.fresh_app()
+    app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scene)

@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from engine.observe import ClusterView, NodeView, ProgressView
 
-from ..format import labelled, node_title, short_bytes
+from ..format import labelled, log_range, node_title, short_bytes
 from ..messages import NodeClicked
 
 
@@ -77,7 +77,7 @@ class NodeCard(Widget):
             return Text()
         lines = [labelled(("term", n.term), ("vote", n.vote or "—"), ("lead", n.lead or "—")),
                  labelled(("commit", n.commit), ("applied", n.applied if n.up else "—")),
-                 labelled(("log", f"{n.first_index}‥{n.last_index}"),
+                 labelled(("log", log_range(n.first_index, n.last_index)),
                           ("snap", n.snapshot_index), ("rev", n.revision if n.up else "—"))]
         if self.seen is not None and not n.is_leader:
             lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
@@ -138,5 +138,5 @@ class NodeTable(Widget):
             style = "bold" if n.is_leader else ("dim" if not n.up else "")
             table.add_row(Text(node_title(n), style=style), str(n.term), str(n.vote or "—"),
                           str(n.commit), str(n.applied) if n.up else "—",
-                          f"{n.first_index}‥{n.last_index}", sees)
+                          log_range(n.first_index, n.last_index), sees)
         return table
