@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import trio
 
 from engine.runtime.membership import Membership
 from engine.runtime.server import EtcdServer, ServerConfig
 from engine.raft import StateType
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+from raftviz.cmd_up import free_ports
 
 
 class LiveCluster:

@@ -9,7 +9,7 @@ from engine.runtime.control import ControlClient
 from engine.runtime.membership import Membership
 from engine.runtime.node import run_member
 from engine.runtime.server import ServerConfig
-from tests.runtime.live_cluster import free_ports
+from raftviz.cmd_up import free_ports
 
 
 async def start_cluster(nursery, tmp_path, n=3):
