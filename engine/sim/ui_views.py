@@ -8,7 +8,7 @@ there is none, the running node that has applied the most.
 
 from __future__ import annotations
 
-from engine.kv import KeyValue, RangeRequest
+from engine.kv import KeyValue, KVError, RangeRequest
 from engine.observe import (
     EntryView, KeyRevision, KeyView, LeaseView, LogView, MessageView, NetworkView,
     NodeView, ProgressView,
@@ -137,11 +137,18 @@ def leases(world: World, node_id: int, keys: tuple[KeyView, ...]) -> tuple[Lease
     now = world.clocks[node_id].seconds()
     views = []
     for lease_id in store.lease_leases().leases:
-        remaining = store.lease_time_to_live(lease_id, now).ttl if primary else None
+        remaining = _remaining(store, lease_id, now) if primary else None
         attached = tuple(k.key for k in keys if k.lease == lease_id)
         views.append(LeaseView(lease_id, world.lease_ttls.get(lease_id, 0), remaining,
                                attached))
     return tuple(views)
+
+
+def _remaining(store, lease_id: int, now: float) -> int | None:
+    try:
+        return store.lease_time_to_live(lease_id, now).ttl
+    except (KVError, AssertionError):
+        return None   # a lease the leader's clock does not (yet) keep: shown as unknown
 
 
 def key_history(world: World, key: str) -> tuple[KeyRevision, ...]:

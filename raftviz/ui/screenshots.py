@@ -37,8 +37,9 @@ async def send(pilot: Pilot, *lines: str) -> None:
 
 
 async def ticks(pilot: Pilot, count: int) -> None:
-    for _ in range(count):
-        await pilot.press("t")
+    """Move time on `count` ticks as one command (as `tick N` in a scenario file)."""
+    pilot.app.controls.execute(o.Tick(count))
+    await pilot.pause()
 
 
 async def with_data(pilot: Pilot) -> None:

@@ -41,3 +41,12 @@ def test_light_theme(snap_compare):
     app = screenshots.fresh_app()
     app.theme = "textual-light"
     assert snap_compare(app, terminal_size=(80, 24), run_before=scene)
+
+
+def test_no_color(snap_compare, monkeypatch):
+    """Under NO_COLOR every role and mark still reads: ★ leader, ✖ down, ✓ applied..."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    scene, _ = screenshots.SCENES["partition"]
+    app = screenshots.fresh_app()
+    assert app.no_color
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scene)

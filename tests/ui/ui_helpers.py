@@ -47,6 +47,8 @@ async def client(pilot: Pilot, *lines: str) -> None:
 
 
 async def settle(pilot: Pilot, ticks: int = 5) -> None:
-    for _ in range(ticks):
-        await pilot.press("t")
+    """Let time run: one `t` press, then the rest as one command (pressing is slow)."""
+    await pilot.press("t")
+    if ticks > 1:
+        pilot.app.controls.execute(o.Tick(ticks - 1))
     await pilot.pause()

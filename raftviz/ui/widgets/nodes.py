@@ -46,7 +46,8 @@ def extras(n: NodeView) -> list[str]:
     if n.lead_transferee:
         items.append(f"handing over → {n.lead_transferee}")
     if n.db_size:
-        items.append(f"db {short_bytes(n.db_size)}")
+        live = f" ({short_bytes(n.db_in_use)} live)" if n.up and n.db_in_use < n.db_size else ""
+        items.append(f"db {short_bytes(n.db_size)}{live}")
     return items
 
 
