@@ -116,6 +116,12 @@ class RaftvizApp(App):
         bar = self.query_one(NoteBar)
         bar.message, bar.error = text, error
 
+    def history_moved(self, text: str) -> None:
+        """Undo, redo or go-to: requests of the abandoned timeline no longer exist."""
+        self.query_one(ClientPanel).history_moved(text)
+        if self.session.followed and self.session.view().request(self.session.followed) is None:
+            self.follow(None)
+
     def follow(self, request_id: str | None) -> None:
         self.session.followed = request_id
         for kind in FOLLOWERS:

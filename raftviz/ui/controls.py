@@ -58,6 +58,8 @@ class Controls:
     def execute(self, command: o.Command) -> Outcome:
         outcome = self.session.execute(command)
         self.tell(outcome, fault=isinstance(command, FAULTS))
+        if outcome.ok and isinstance(command, (o.Undo, o.Redo, o.GoTo)):
+            self.app.history_moved(outcome.text)
         return outcome
 
     def tell(self, outcome: Outcome, fault: bool = False) -> None:

@@ -502,3 +502,22 @@ def test_live_cluster_freezes_with_space_and_disables_time_controls():
         await pilot.press("t")
         assert view(app).time == 0
     drive(scenario, app=RaftvizApp(backend))
+
+
+def test_undo_forgets_answers_of_the_abandoned_timeline():
+    async def scenario(app, pilot):
+        await client(pilot, "put k v")
+        panel = app.query_one(ClientPanel)
+        assert panel.pending
+        await pilot.press("u")
+        assert not panel.pending and app.session.followed is None
+        assert any("Undid" in line.text for line in app.query_one("#client-log").lines)
+    drive(scenario)
+
+
+def test_module_entry_point_passes_its_options(monkeypatch):
+    from raftviz.ui import __main__ as entry
+    seen = {}
+    monkeypatch.setattr(entry, "run_sim", lambda *args, **kw: seen.update(args=args, kw=kw))
+    entry.main(["--seed", "7", "--nodes", "5", "--at", "40", "--light"])
+    assert seen["args"] == (7, 5, 40, None) and seen["kw"] == {"theme": "textual-light"}

@@ -77,6 +77,11 @@ class ClientPanel(Vertical):
             log.write(answer_lines(result.request_id, result.node, result.status,
                                    result.answer))
 
+    def history_moved(self, text: str) -> None:
+        """Answers still awaited belong to the timeline just left: forget them."""
+        self.pending.clear()
+        self.query_one(RichLog).write(Text(f"  ↶ {text}", style="italic"))
+
     def refused(self, text: str) -> None:
         self.query_one(RichLog).write(Text(f"  ✗ {text}", style="bold"))
 

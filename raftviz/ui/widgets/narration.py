@@ -1,0 +1,150 @@
+"""The lesson's narration panel: what to look at, what the step will do, what happened.
+
+It draws a `Panel` (plain data from raftviz.lesson_session) and never touches the
+cluster: buttons post `LessonNav` or `LessonGuess` for the lesson screen to act on. Choice
+buttons are rebuilt only when the question changes, so a click is never lost to a redraw.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, Markdown, Static
+
+from raftviz.lesson_session import Panel
+
+MARKS = {"do": ("›", ""), "said": (" ", "dim"), "failed": ("✗", "bold red"),
+         "pass": ("✓", "green"), "fail": ("✗", "bold red")}
+
+
+class LessonNav(Message):
+    """next | back | restore | show"""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+
+
+class LessonGuess(Message):
+    def __init__(self, number: int) -> None:
+        super().__init__()
+        self.number = number
+
+
+class NarrationPanel(Vertical):
+    DEFAULT_CSS = """
+    NarrationPanel {
+        dock: right;
+        width: 50;
+        height: 100%;
+        border-left: vkey $primary;
+        background: $surface;
+    }
+    Screen.-narrow NarrationPanel {
+        dock: bottom;
+        width: 100%;
+        height: 16;
+        border-left: none;
+        border-top: hkey $primary;
+    }
+    NarrationPanel #lesson-head { height: auto; padding: 0 1; background: $boost; }
+    NarrationPanel #lesson-scroll { height: 1fr; padding: 0 1; }
+    NarrationPanel Markdown { margin: 0; padding: 0; }
+    NarrationPanel #lesson-choices { height: auto; }
+    NarrationPanel #lesson-choices Button { width: 100%; margin: 0; height: 3; }
+    NarrationPanel #lesson-choices Button.-chosen { text-style: bold reverse; }
+    NarrationPanel #lesson-status { height: auto; padding: 0 1; background: $boost; }
+    NarrationPanel #lesson-status.-warn { color: $warning; text-style: bold; }
+    NarrationPanel #lesson-buttons { height: 3; }
+    NarrationPanel #lesson-buttons Button { min-width: 8; width: 1fr; }
+    """
+
+    panel: reactive[Panel | None] = reactive(None)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-head")
+        with VerticalScroll(id="lesson-scroll"):
+            yield Markdown(id="lesson-body")
+            yield Static(id="lesson-question")
+            yield Vertical(id="lesson-choices")
+            yield Static(id="lesson-results")
+        yield Static(id="lesson-status")
+        with Horizontal(id="lesson-buttons"):
+            yield Button("‹ Back", id="lesson-back")
+            yield Button("Restore", id="lesson-restore")
+            yield Button("Show me", id="lesson-show")
+            yield Button("Next ›", id="lesson-next", variant="primary")
+
+    def watch_panel(self, old: Panel | None, new: Panel | None) -> None:
+        if new is None or not self.is_mounted:
+            return
+        self.query_one("#lesson-head", Static).update(_head(new))
+        if old is None or (old.body, old.heading) != (new.body, new.heading):
+            self.query_one("#lesson-body", Markdown).update(new.body)
+        self.query_one("#lesson-question", Static).update(_question(new))
+        self._choices(old, new)
+        self.query_one("#lesson-results", Static).update(_results(new))
+        status = self.query_one("#lesson-status", Static)
+        status.update(new.status)
+        status.set_class(new.warn, "-warn")
+        self.query_one("#lesson-back", Button).disabled = not new.can_back
+        self.query_one("#lesson-restore", Button).disabled = not new.can_restore
+        self.query_one("#lesson-show", Button).display = new.can_show
+
+    def _choices(self, old: Panel | None, new: Panel) -> None:
+        box = self.query_one("#lesson-choices", Vertical)
+        if old is None or (old.question, old.choices) != (new.question, new.choices):
+            box.remove_children()
+            box.mount_all(Button(f"{i}. {c}", id=f"lesson-choice-{i}")
+                          for i, c in enumerate(new.choices, 1))
+        for i in range(1, len(new.choices) + 1):
+            for button in box.query(f"#lesson-choice-{i}").results(Button):
+                button.set_class(i == new.guess, "-chosen")
+                button.disabled = bool(new.answer)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        name = event.button.id or ""
+        event.stop()
+        if name.startswith("lesson-choice-"):
+            self.post_message(LessonGuess(int(name.rsplit("-", 1)[1])))
+        elif name.startswith("lesson-"):
+            self.post_message(LessonNav(name.removeprefix("lesson-")))
+
+
+def _head(p: Panel) -> Text:
+    text = Text(p.title, style="bold")
+    text.append(f"\n{p.position} · ", style="dim")
+    text.append(p.heading, style="bold")
+    return text
+
+
+def _question(p: Panel) -> Text:
+    if not p.question:
+        return Text()
+    text = Text("\n? ", style="bold")
+    text.append(p.question, style="bold")
+    if p.answer:
+        verdict = "right!" if p.guess == p.answer else \
+            "not this time" if p.guess else "no guess"
+        text.append(f"\nAnswer: {p.choices[p.answer - 1]} ({verdict})", style="italic")
+    return text
+
+
+def _results(p: Panel) -> Text:
+    text = Text()
+    if p.actions and not p.results:
+        text.append("\nThis step will do:\n", style="dim")
+        for line in p.actions:
+            text.append(f"  › {line}\n")
+    for outcome in p.results:
+        mark, style = MARKS[outcome.kind]
+        detail = "" if outcome.detail in ("", outcome.text) else f" — {outcome.detail}"
+        text.append(f"\n{mark} ", style=style)
+        text.append(outcome.text + detail, style="dim" if outcome.kind == "said" else "")
+    if p.why:
+        text.append("\n\nWhy: ", style="bold")
+        text.append(p.why)
+    return text
