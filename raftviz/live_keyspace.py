@@ -1,0 +1,119 @@
+"""The keyspace, leases and key histories of a live cluster, read in the background.
+
+Views must never wait for the network, so a `KeyspaceCache` thread keeps copies: every key
+(up to KEYS_SHOWN) from a serializable Range on the keyspace node, read again only when
+that node's revision moves; the leader's leases with their remaining time and keys, every
+second; and the history of the key the interface last asked about. `target()` (from the
+backend) says which node to read and at which revision it stands.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import grpc
+
+from engine.observe import KeyRevision, KeyView, LeaseView
+from engine.runtime.proto import rpc_pb2
+from engine.sim.ui_keyspace import show
+
+from .live_client import Channels
+from .live_watch import read_history
+
+KEYS_SHOWN = 300
+LEASES_SHOWN = 50
+REFRESH_S = 1.0
+READ_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    node: int                 # the member whose keyspace is shown
+    url: str
+    revision: int
+    compact_revision: int
+    leader_url: str | None    # leases live with the leader's lessor
+
+
+class KeyspaceCache(threading.Thread):
+    def __init__(self, channels: Channels, target: Callable[[], Target | None],
+                 changed: Callable[[], None], stop: threading.Event) -> None:
+        super().__init__(name="keyspace", daemon=True)
+        self.channels, self.target, self.changed, self.stop = channels, target, changed, stop
+        self.wake = threading.Event()
+        self.keys: tuple[KeyView, ...] = ()
+        self.leases: tuple[LeaseView, ...] = ()
+        self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
+        self.histories: dict[str, tuple[int, tuple[KeyRevision, ...]]] = {}
+        self.wanted: str | None = None
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    def history(self, key: str, revision: int) -> tuple[KeyRevision, ...]:
+        """The cached history of `key`; asks for a fresh one if it is older than
+        `revision` (the answer comes with a change notice)."""
+        revision_read, changes = self.histories.get(key, (-1, ()))
+        if revision_read != revision:
+            self.wanted = key
+            self.wake.set()
+        return changes
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.wake.wait(REFRESH_S)
+            self.wake.clear()
+            if self.stop.is_set():
+                return
+            target = self.target()
+            if target is not None and self._refresh(target):
+                self.changed()
+
+    def _refresh(self, t: Target) -> bool:
+        changed = False
+        try:
+            if (t.node, t.revision) != self.read_at:
+                changed |= self._read_keys(t)
+            if t.leader_url:
+                changed |= self._read_leases(t.leader_url)
+            if self.wanted is not None:
+                changed |= self._read_history(t, self.wanted)
+        except grpc.RpcError:
+            pass      # the member went away; the next round reads elsewhere
+        return changed
+
+    def _read_keys(self, t: Target) -> bool:
+        r = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
+            key=b"\0", range_end=b"\0", serializable=True, limit=KEYS_SHOWN),
+            timeout=READ_TIMEOUT_S)
+        self.keys = tuple(KeyView(show(x.key), show(x.value), x.create_revision,
+                                  x.mod_revision, x.version, x.lease) for x in r.kvs)
+        self.read_at = (t.node, t.revision)
+        return True
+
+    def _read_leases(self, leader_url: str) -> bool:
+        stub = self.channels.lease(leader_url)
+        listed = stub.LeaseLeases(rpc_pb2.LeaseLeasesRequest(), timeout=READ_TIMEOUT_S)
+        views = []
+        for lease in list(listed.leases)[:LEASES_SHOWN]:
+            r = stub.LeaseTimeToLive(rpc_pb2.LeaseTimeToLiveRequest(ID=lease.ID, keys=True),
+                                     timeout=READ_TIMEOUT_S)
+            if r.TTL >= 0:
+                views.append(LeaseView(lease.ID, r.grantedTTL, r.TTL,
+                                       tuple(show(k) for k in r.keys)))
+        leases = tuple(sorted(views, key=lambda v: v.id))
+        changed, self.leases = leases != self.leases, leases
+        return changed
+
+    def _read_history(self, t: Target, key: str) -> bool:
+        now = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
+            key=key.encode(), serializable=True), timeout=READ_TIMEOUT_S)
+        current_mod = now.kvs[0].mod_revision if now.kvs else 0
+        changes = read_history(self.channels.get(t.url), key.encode(), t.compact_revision,
+                               current_mod)
+        self.histories[key] = (t.revision, changes)
+        if self.wanted == key:
+            self.wanted = None
+        return True

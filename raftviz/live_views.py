@@ -1,0 +1,164 @@
+"""Turning what live members report into the views of `engine.observe`.
+
+A member with raftviz's control service reports itself as a JSON snapshot (see
+`engine.runtime.control.observe`); a real etcd only answers Status and MemberList, which
+`etcd_snapshot` reshapes into the same dictionary, so one set of builders serves both.
+Members carry 64-bit Raft ids; the interface numbers them 1..N, so every builder takes an
+`ids` function from a Raft id to that number (0 for nobody). Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Mapping
+
+from engine.observe import (
+    EntryView, LogView, MessageStatus, MessageView, NetworkView, NodeView, ProgressView,
+)
+
+Ids = Callable[[int], int]
+Snapshot = Mapping[str, object]
+
+MESSAGE_ID_SPAN = 1_000_000   # message id = member number * span + the gate's held id
+
+_HEAD = re.compile(r"^(\d+)->(\d+) (\w+) Term:(\d+) Log:(\d+)/(\d+)")
+_COMMIT = re.compile(r" Commit:(\d+)")
+_ENTRY = re.compile(r"(\d+)/(\d+) Entry(?:Normal|ConfChange)")
+_ENVELOPES = {"01": "client request", "02": "member attributes", "03": "member peer URLs"}
+
+
+# --- nodes ------------------------------------------------------------------------------
+
+
+def node_view(number: int, snap: Snapshot, ids: Ids, *, up: bool, paused: bool,
+              removed: bool) -> NodeView:
+    voters, learners = snap.get("voters", ()), snap.get("learners", ())
+    raft_id = int(snap.get("id", 0))
+    return NodeView(
+        id=number, up=up, paused=paused or (up and bool(snap.get("paused"))),
+        role=str(snap.get("role", "follower")) if up else "follower",
+        term=int(snap.get("term", 0)), vote=ids(int(snap.get("vote", 0))),
+        lead=ids(int(snap.get("lead", 0))) if up else 0,
+        commit=int(snap.get("commit", 0)), applied=int(snap.get("applied", 0)),
+        first_index=int(snap.get("first_index", 0)), last_index=int(snap.get("last_index", 0)),
+        snapshot_index=int(snap.get("snapshot_index", 0)),
+        voter=raft_id in voters, learner=raft_id in learners, removed=removed,
+        lead_transferee=ids(int(snap.get("lead_transferee", 0))),
+        progress=progress_views(snap, ids) if up else (),
+        revision=int(snap.get("revision", 0)), db_size=int(snap.get("db_size", 0)),
+        db_in_use=int(snap.get("db_in_use", snap.get("db_size", 0))))
+
+
+def unknown_node(number: int, removed: bool = False) -> NodeView:
+    """A member that never answered: nothing is known but that it is not running."""
+    return NodeView(number, False, False, "follower", 0, 0, 0, 0, 0, 0, 0, 0, False, False,
+                    removed=removed)
+
+
+def progress_views(snap: Snapshot, ids: Ids) -> tuple[ProgressView, ...]:
+    progress = snap.get("progress") or {}
+    assert isinstance(progress, Mapping)
+    views = [ProgressView(ids(int(peer)), int(p["match"]), int(p["next"]), str(p["state"]),
+                          bool(p["recent_active"]), int(p["inflight"]), bool(p["learner"]))
+             for peer, p in progress.items()]
+    return tuple(sorted(views, key=lambda p: p.peer))
+
+
+# --- logs -------------------------------------------------------------------------------
+
+
+def entry_view(entry: Mapping[str, object]) -> EntryView:
+    text = str(entry.get("text", ""))
+    payload = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
+    if entry.get("type") == "ConfChange":
+        return EntryView(int(entry["index"]), int(entry["term"]), "conf",
+                         "conf " + _printable(payload))
+    if not payload:
+        return EntryView(int(entry["index"]), int(entry["term"]), "empty",
+                         "empty (new leader)")
+    # The tail shows only the first bytes of the envelope: its kind says what it carries.
+    what = _ENVELOPES.get(payload[:2], "entry")
+    return EntryView(int(entry["index"]), int(entry["term"]), "normal", what)
+
+
+def _printable(hex_text: str) -> str:
+    """Conf change payloads are text ('AddNode 4923...'), shown cut short as hex."""
+    digits = hex_text.rstrip(".")
+    try:
+        text = bytes.fromhex(digits[: len(digits) // 2 * 2]).decode("ascii")
+    except ValueError:
+        return ""
+    return text.split(" ")[0] if text.isprintable() else "change"
+
+
+def log_view(number: int, snap: Snapshot) -> LogView:
+    entries = snap.get("log") or ()
+    assert isinstance(entries, (list, tuple))
+    last = int(snap.get("last_index", 0))
+    return LogView(number, tuple(entry_view(e) for e in entries),
+                   int(snap.get("first_index", 0)), last, int(snap.get("snapshot_index", 0)),
+                   0, int(snap.get("commit", 0)), int(snap.get("applied", 0)),
+                   synced_index=last)   # a live member fsyncs before it sends or acks
+
+
+# --- messages and the network -----------------------------------------------------------
+
+
+def held_messages(number: int, snap: Snapshot, ids: Ids,
+                  first_seen: Mapping[int, int]) -> list[MessageView]:
+    views = []
+    for held in snap.get("held") or ():
+        msg_id = number * MESSAGE_ID_SPAN + int(held["id"])
+        views.append(message_view(msg_id, str(held["text"]), ids, first_seen.get(msg_id, 0),
+                                  f"held at node {number}'s gate"))
+    return views
+
+
+def message_view(msg_id: int, text: str, ids: Ids, sent_at: int, note: str,
+                 status: MessageStatus = MessageStatus.HELD) -> MessageView:
+    head = _HEAD.match(text)
+    if head is None:
+        return MessageView(msg_id, "?", 0, 0, 0, 0, 0, 0, "", 0, False, text, status,
+                           sent_at, note=note)
+    frm, to = ids(int(head.group(1))), ids(int(head.group(2)))
+    commit = _COMMIT.search(text)
+    indexes = [int(m.group(2)) for m in _ENTRY.finditer(text)]
+    summary = "" if not indexes else (f"1 entry @{indexes[0]}" if len(indexes) == 1 else
+                                      f"{len(indexes)} entries {indexes[0]}..{indexes[-1]}")
+    shown = f"{frm}->{to}" + text[head.end(2):]
+    return MessageView(
+        msg_id, head.group(3), frm, to, int(head.group(4)), int(head.group(6)),
+        int(head.group(5)), int(commit.group(1)) if commit else 0, summary, len(indexes),
+        " Rejected" in text, shown, status, sent_at, note=note)
+
+
+def network_view(snaps: list[Snapshot], ids: Ids) -> NetworkView:
+    gates = [s.get("gate") or {} for s in snaps]
+    delay = max((float(g.get("delay", 0.0)) for g in gates), default=0.0)
+    drop = max((float(g.get("drop_rate", 0.0)) for g in gates), default=0.0)
+    cuts = {(ids(int(s.get("id", 0))), ids(int(peer)))
+            for s, g in zip(snaps, gates) for peer in g.get("cut", ())}
+    hold = any(bool(g.get("hold")) for g in gates)
+    return NetworkView(int(delay * 1000), int(delay * 1000), drop, 0.0, False, 0, hold,
+                       tuple(sorted(c for c in cuts if 0 not in c)))
+
+
+# --- a real etcd ------------------------------------------------------------------------
+
+
+def etcd_snapshot(status, members) -> dict:
+    """A Maintenance.Status answer and the MemberList, shaped like a control snapshot."""
+    me = status.header.member_id
+    voters = [m.ID for m in members if not m.isLearner]
+    return {
+        "id": me, "role": "leader" if status.leader == me else "follower",
+        "term": status.raftTerm, "lead": status.leader, "commit": status.raftIndex,
+        "applied": getattr(status, "raftAppliedIndex", 0) or status.raftIndex,
+        "last_index": status.raftIndex, "voters": voters,
+        "learners": [m.ID for m in members if m.isLearner],
+        "revision": status.header.revision, "db_size": status.dbSize,
+        "db_in_use": getattr(status, "dbSizeInUse", 0) or status.dbSize,
+        "members": {str(m.ID): {"name": m.name, "client_urls": list(m.clientURLs),
+                                "peer_urls": list(m.peerURLs), "learner": m.isLearner}
+                    for m in members},
+    }

@@ -1,0 +1,318 @@
+"""LiveBackend on real member processes on loopback: views, client requests, faults, attach
+(to raftviz members and to a real etcd 3.4), and the Textual app driven by Pilot on it.
+
+One 3-member cluster serves the module; every test leaves it healed with a leader. All
+waits are conditions with deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from engine import observe as o
+from engine.observe import Cap, CommandRefused, CrashMode, MessageStatus
+from raftviz.cmd_up import free_ports
+from raftviz.live import CONTROL_CAPS, ETCD_CAPS, LiveBackend, LiveError
+from raftviz.live_app import run_attach, run_live
+
+from .live_helpers import answered, real_etcd, send, stable_leader, wait
+
+
+@pytest.fixture(scope="module")
+def live():
+    backend = LiveBackend.start(3, heartbeat_ms=50, election_ms=500)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def healed(live):
+    """The module's cluster with a leader, and healed again after the test."""
+    stable_leader(live)
+    yield live
+    for command in (o.Heal(), o.Hold(False), o.PauseWorld(False)):
+        try:
+            live.execute(command)
+        except CommandRefused:
+            pass
+    for node in live.view().nodes:
+        if not node.up and not node.removed:
+            live.execute(o.Restart(node.id))
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+def test_fresh_cluster_shows_one_leader_and_its_followers(healed):
+    view = stable_leader(healed)
+    assert [n.id for n in view.nodes] == [1, 2, 3]
+    assert all(n.up and n.voter for n in view.nodes)
+    assert view.clock == "live" and view.time > 0
+    leader = view.leader()
+    assert {p.peer for p in leader.progress} == {1, 2, 3}
+    assert all(lg.entries and lg.last_index >= lg.commit for lg in view.logs)
+    assert healed.capabilities == CONTROL_CAPS
+    assert not {Cap.HISTORY, Cap.SKEW, Cap.DISK, Cap.MANUAL_CLOCK} & healed.capabilities
+
+
+def test_put_and_get_show_in_traces_keyspace_and_history(healed):
+    put = send(healed, "put greeting hello")
+    assert (put.status, put.answer, put.path) == ("done", "OK", "log")
+    assert put.revision > 1
+    view = wait(healed, lambda v: any(k.key == "greeting" for k in v.keyspace),
+                "the key in the keyspace view")
+    key = next(k for k in view.keyspace if k.key == "greeting")
+    assert (key.value, key.mod_revision) == ("hello", put.revision)
+    assert view.revision >= put.revision and view.keyspace_node
+
+    got = send(healed, "get greeting")
+    assert (got.answer, got.path) == ("greeting\nhello", "read-index")
+    assert send(healed, "get greeting --consistency=s").path == "local"
+
+    again = send(healed, "put greeting again")
+    deadline = time.monotonic() + 10
+    while [c.value for c in healed.key_history("greeting")][:2] != ["again", "hello"]:
+        assert time.monotonic() < deadline, healed.key_history("greeting")
+        wait(healed, lambda v: True, "any view", 1)
+    assert healed.key_history("greeting")[0].revision == again.revision
+
+
+def test_client_errors_and_endpoints(healed):
+    with pytest.raises(CommandRefused):
+        healed.client("frobnicate x")
+    with pytest.raises(CommandRefused):
+        healed.client("@9 get greeting")
+    at_two = healed.client("@2 put where two")
+    assert at_two.node == 2
+    assert answered(healed, at_two.request_id).status == "done"
+    bad = send(healed, "txn value(where) = \"two\" then put where three else put where four")
+    assert bad.answer.startswith("SUCCESS")
+
+
+def test_watch_sees_puts_and_leases_show(healed):
+    opened = send(healed, "watch watched/ --prefix")
+    assert opened.answer.startswith("watch ")
+    put = send(healed, "put watched/a 1")
+    view = wait(healed, lambda v: v.watches and v.watches[-1].total_events,
+                "the watch's event")
+    event = view.watches[-1].events[-1]
+    assert (event.key, event.event, event.request_id) == ("watched/a", "PUT", put.id)
+    granted = send(healed, "lease grant 60")
+    lease_hex = granted.answer.split()[1]
+    send(healed, f"put leased v --lease={lease_hex}")
+    view = wait(healed, lambda v: any("leased" in lease.keys for lease in v.leases),
+                "the lease with its key")
+    lease = next(x for x in view.leases if x.hex_id == lease_hex)
+    assert lease.ttl == 60 and 0 < lease.remaining <= 60
+    watch_id = view.watches[-1].id
+    assert send(healed, f"unwatch {watch_id}").status == "done"
+    wait(healed, lambda v: v.watches[-1].canceled, "the watch canceled")
+
+
+# --- faults -----------------------------------------------------------------------------
+
+
+def test_partitioned_leader_is_replaced_at_a_higher_term(healed):
+    before = stable_leader(healed).leader()
+    others = [n for n in (1, 2, 3) if n != before.id]
+    note = healed.execute(o.Partition.groups([before.id], others))
+    assert "Cut" in note
+    view = wait(healed, lambda v: v.network.cuts == o.Partition.groups(
+        [before.id], others).links, "the cuts in the network view")
+    view = wait(healed, lambda v: any(
+        n.is_leader and n.id in others and n.term > before.term for n in v.nodes),
+        "a new leader among the majority")
+    assert healed.execute(o.Heal()).startswith("Network healed")
+    view = stable_leader(healed)
+    assert view.network.cuts == ()
+    assert view.leader().term > before.term
+
+
+def test_hold_then_deliver_one_message(healed):
+    healed.execute(o.Hold(True))
+    view = wait(healed, lambda v: v.network.hold and v.messages, "a held message")
+    message = view.messages[0]
+    assert message.status is MessageStatus.HELD and message.frm and message.to
+    assert healed.execute(o.Deliver(message.id)).startswith(f"Delivered #{message.id}")
+    after = healed.view()
+    assert after.message(message.id) is None
+    assert after.history[-1].id == message.id
+    assert after.history[-1].status is MessageStatus.DELIVERED
+    with pytest.raises(CommandRefused):
+        healed.execute(o.Deliver(message.id))
+    healed.execute(o.Hold(False))
+    wait(healed, lambda v: not v.network.hold and not v.messages, "hold off, nothing held")
+
+
+def test_crashed_follower_restarts_and_catches_up(healed):
+    view = stable_leader(healed)
+    follower = next(n.id for n in view.nodes if not n.is_leader)
+    assert "kill -9" in healed.execute(o.Crash(follower, CrashMode.KEEP_DISK))
+    wait(healed, lambda v: not v.node(follower).up, "the follower down")
+    for i in range(5):
+        assert send(healed, f"put while-down/{i} v").status == "done"
+    written = healed.view().revision
+    healed.execute(o.Restart(follower))
+    wait(healed, lambda v: v.node(follower).up and v.node(follower).revision >= written,
+         "the follower back and caught up", timeout=30)
+
+
+def test_refusals_say_why(healed):
+    node = healed.view().nodes[0].id
+    with pytest.raises(CommandRefused, match="fsyncs"):
+        healed.execute(o.Crash(node, CrashMode.LOSE_UNSYNCED))
+    with pytest.raises(CommandRefused, match="duplicate"):
+        healed.execute(o.SetNetwork(5, 5, 0.0, 0.5, False))
+    with pytest.raises(CommandRefused, match="freeze the world"):
+        healed.execute(o.Tick())
+    with pytest.raises(CommandRefused, match="simulator"):
+        healed.execute(o.Undo())
+    with pytest.raises(CommandRefused, match="already running"):
+        healed.execute(o.Restart(node))
+
+
+def test_frozen_world_moves_only_when_told(healed):
+    healed.execute(o.PauseWorld(True))
+    assert Cap.MANUAL_CLOCK in healed.capabilities
+    wait(healed, lambda v: v.paused and v.network.hold and all(n.paused for n in v.nodes),
+         "every member paused")
+    assert "tick" in healed.execute(o.Tick(2))
+    view = wait(healed, lambda v: v.messages, "messages held after ticking")
+    stepped = healed.execute(o.Step())
+    assert stepped.startswith("Delivered") or "tick" in stepped
+    assert view.messages[0].id not in {m.id for m in healed.view().messages}
+    healed.execute(o.PauseWorld(False))
+    assert Cap.MANUAL_CLOCK not in healed.capabilities
+    wait(healed, lambda v: not v.paused and not v.network.hold and not any(
+        n.paused for n in v.nodes), "the world running again")
+
+
+# --- attach -----------------------------------------------------------------------------
+
+
+def test_attach_to_raftviz_members_has_full_control(healed):
+    urls = healed.cluster.client_urls()
+    attached = LiveBackend.attach(",".join(u.split("://")[1] for u in urls))
+    try:
+        assert attached.control and attached.capabilities == CONTROL_CAPS
+        view = stable_leader(attached)
+        assert len(view.nodes) == 3
+        put = send(attached, "put attached yes")
+        wait(healed, lambda v: any(k.key == "attached" for k in v.keyspace),
+             "the attached backend's write seen by the owner")
+        assert put.status == "done"
+        with pytest.raises(CommandRefused, match="outside this window"):
+            attached.execute(o.Restart(1))
+    finally:
+        attached.close()
+    assert all(n.up for n in stable_leader(healed).nodes)    # closing did not stop them
+
+
+def test_attach_to_nothing_is_one_clear_line(capsys):
+    port = free_ports(1)[0]
+    with pytest.raises(LiveError, match="no endpoint answers"):
+        LiveBackend.attach(f"127.0.0.1:{port}")
+    assert run_attach(f"127.0.0.1:{port}") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("raftviz attach: no endpoint answers") and "\n" not in err
+
+
+def test_run_live_refuses_a_bad_size_in_one_line(capsys):
+    assert run_live(nodes=9) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "raftviz: a live cluster has 1 to 7 members"
+
+
+def test_close_stops_processes_and_removes_the_temporary_dir():
+    backend = LiveBackend.start(1, heartbeat_ms=50, election_ms=500)
+    procs = list(backend.cluster.procs.values())
+    data_dir = backend.cluster.data_dir
+    stable_leader(backend)
+    backend.close()
+    assert all(p.poll() is not None for p in procs)
+    assert not os.path.exists(data_dir)
+    assert not any(t.is_alive() for t in backend.observers)
+
+
+def test_learner_joins_is_promoted_and_removed():
+    backend = LiveBackend.start(1, heartbeat_ms=50, election_ms=500)
+    try:
+        stable_leader(backend)
+        send(backend, "put before-join v")
+        assert "learner" in backend.execute(o.AddLearner())
+        view = wait(backend, lambda v: len(v.nodes) == 2 and v.nodes[1].up and
+                    v.nodes[1].learner and v.nodes[1].revision == v.nodes[0].revision,
+                    "the learner running and caught up", timeout=30)
+        assert not view.nodes[1].voter
+        backend.execute(o.Promote(2))
+        wait(backend, lambda v: v.nodes[1].voter and not v.nodes[1].learner, "a voter")
+        backend.execute(o.RemoveMember(2))
+        wait(backend, lambda v: v.nodes[1].removed and not v.nodes[1].up, "node 2 removed")
+        wait(backend, lambda v: not backend.cluster.running(2), "its process stopped")
+        assert send(backend, "put after-remove v").status == "done"
+    finally:
+        backend.close()
+
+
+def test_attach_to_real_etcd_is_read_only():
+    with real_etcd(3) as cluster:
+        backend = LiveBackend.attach(cluster.endpoints)
+        try:
+            assert not backend.control and backend.capabilities == ETCD_CAPS
+            view = wait(backend, lambda v: v.leader() is not None and len(v.nodes) == 3
+                        and all(n.up for n in v.nodes), "three members and a leader")
+            assert all(n.term >= 2 and n.commit > 0 and n.applied > 0 for n in view.nodes)
+            assert not any(lg.entries for lg in view.logs)
+            put = send(backend, "put from-raftviz yes")
+            assert put.status == "done" and put.revision > 1
+            wait(backend, lambda v: ("from-raftviz", "yes") in {
+                (k.key, k.value) for k in v.keyspace}, "the key in etcd's keyspace")
+            with pytest.raises(CommandRefused, match="control service"):
+                backend.execute(o.Crash(1))
+            with pytest.raises(CommandRefused, match="control service"):
+                backend.execute(o.Partition.groups([1], [2, 3]))
+        finally:
+            backend.close()
+
+
+# --- the app ----------------------------------------------------------------------------
+
+
+def test_app_on_a_live_cluster_shows_a_new_term_after_partitioning_the_leader(healed):
+    from raftviz.ui.app import RaftvizApp
+    from raftviz.ui.screens.dialogs import PartitionDialog
+    from raftviz.ui.widgets.nodes import NodeCard
+
+    app = RaftvizApp(healed)
+
+    def cards() -> dict[int, tuple[str, str]]:
+        return {c.node_id: (str(c.border_title), c.render().plain)
+                for c in app.query(NodeCard)}
+
+    async def until(pilot, ready, what: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert time.monotonic() < deadline, f"{what} not on screen: {cards()}"
+            await pilot.pause(0.05)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: any("leader" in t for t, _ in cards().values()),
+                        "a leader")
+            leader = healed.view().leader()
+            await pilot.press("p")
+            assert isinstance(app.screen, PartitionDialog)
+            await pilot.press(str(leader.id), "enter")
+            await until(pilot, lambda: any(
+                "leader" in title and node != leader.id and
+                any(f"term {t}" in body for t in range(leader.term + 1, leader.term + 20))
+                for node, (title, body) in cards().items()), "a new leader at a higher term")
+            await pilot.press("H")
+            await until(pilot, lambda: healed.view().network.cuts == (), "healed network")
+
+    asyncio.run(scenario())
