@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from . import (
     bench_cluster, bench_kv, bench_sim, cmd_check, cmd_node, cmd_serve, cmd_snapshot, cmd_ui,
-    cmd_up,
+    cmd_up, torture,
 )
 
 
@@ -36,7 +36,9 @@ def _register_bench(subparsers) -> None:
 
 
 SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,
-                               cmd_snapshot.register, cmd_serve.register, _register_bench]
+                               cmd_snapshot.register, cmd_serve.register, cmd_ui.register_attach,
+                               torture.register,
+                               _register_bench]
 
 
 def build_parser() -> Parser:

@@ -38,8 +38,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.sim:
         return _run_sim(args)
-    from .live import run_live   # the live cluster's imports are only needed here
+    from .live_app import run_live   # the live cluster's imports are only needed here
     return run_live(nodes=args.nodes, data_dir=args.data_dir)
+
+
+def register_attach(sub) -> None:
+    p = sub.add_parser("attach", help="the UI on a running cluster (raftviz up, or etcd)",
+                       description="Watch and steer a running cluster: full control of a "
+                       "`raftviz up` cluster, a read-only view of a real etcd.")
+    p.add_argument("endpoints", help="comma-separated client URLs, e.g. "
+                   "http://127.0.0.1:2379,http://127.0.0.1:22379")
+    p.set_defaults(run=_run_attach)
+
+
+def _run_attach(args: argparse.Namespace) -> int:
+    from .live_app import run_attach
+    return run_attach(args.endpoints)
 
 
 def _run_sim(args: argparse.Namespace) -> int:

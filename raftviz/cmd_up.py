@@ -98,9 +98,13 @@ def member_command(layout: Layout, i: int, data_dir: str, args) -> list[str]:
             "--election-timeout", str(args.election_timeout), "--enable-control"]
 
 
-def start_members(layout: Layout, data_dir: str, args) -> list[subprocess.Popen]:
+def start_members(layout: Layout, data_dir: str, args,
+                  only: int | None = None) -> list[subprocess.Popen]:
+    """Start every member (or just member `only`), logging to <data dir>/<name>.log."""
     procs = []
     for i, name in enumerate(layout.names):
+        if only is not None and i != only:
+            continue
         log = open(os.path.join(data_dir, f"{name}.log"), "ab")
         procs.append(subprocess.Popen(member_command(layout, i, data_dir, args),
                                       stdout=log, stderr=log, stdin=subprocess.DEVNULL))
