@@ -19,8 +19,11 @@ import time
 import grpc
 import trio
 
-from engine.raft import describe_message
-from engine.raft.describe import describe_entry
+from engine.kv import decode_request
+from engine.kv.describe import describe_request
+from engine.raft import ConfChange, Entry, EntryType, describe_message
+
+from .envelope import Kind, unwrap
 
 from .server import EtcdServer
 
@@ -54,8 +57,7 @@ def observe(s: EtcdServer) -> dict:
         "progress": {str(i): {"match": p.match, "next": p.next, "state": p.state.value,
                               "recent_active": p.recent_active, "inflight": p.inflight,
                               "learner": p.is_learner} for i, p in st.progress.items()},
-        "log": [{"index": e.index, "term": e.term, "type": e.type.value,
-                 "text": describe_entry(e)} for e in entries],
+        "log": [entry_view(e) for e in entries],
         "held": [{"id": h.id, "text": describe_message(h.message), "to": h.message.to,
                   "type": h.message.type.value} for h in s.gate.held.values()],
         "gate": {"cut": sorted(s.gate.cut), "drop_rate": s.gate.drop_rate,
@@ -67,6 +69,30 @@ def observe(s: EtcdServer) -> dict:
                                 "peer_urls": list(m.peer_urls), "learner": m.is_learner}
                     for m in s.membership.members.values()},
     }
+
+
+def entry_view(e: Entry) -> dict:
+    """One log entry as the UI shows it: what it carries in words, and for a client
+    request its request id (hex), so a request can be followed through the log."""
+    view = {"index": e.index, "term": e.term, "type": e.type.value, "request_id": None}
+    if e.type is EntryType.CONF_CHANGE:
+        cc = ConfChange.decode(e.data)
+        view["text"] = f"{cc.type.value} {cc.node_id:x}"
+    elif not e.data:
+        view["text"] = "(new term)"
+    else:
+        view["text"], view["request_id"] = _payload_text(e.data)
+    return view
+
+
+def _payload_text(data: bytes) -> tuple[str, str | None]:
+    try:
+        kind, rid, payload = unwrap(data)
+        if kind is Kind.KV:
+            return describe_request(decode_request(payload)), f"{rid:x}"
+        return f"{kind.name.lower().replace('_', ' ')}", None
+    except ValueError:
+        return data[:24].hex(), None
 
 
 class Commands:

@@ -83,3 +83,18 @@ async def test_hold_then_deliver_one_message(tmp_path):
         assert (await call("hold", on=False))["ok"]
         client.close()
         n.cancel_scope.cancel()
+
+
+def test_log_entries_are_described_with_their_request_id():
+    from engine.kv import PutRequest, encode_request
+    from engine.raft import ConfChange, ConfChangeType, Entry, EntryType
+    from engine.runtime.control import entry_view
+    from engine.runtime.envelope import Kind, wrap
+
+    put = Entry(2, 7, data=wrap(Kind.KV, 0xABC, encode_request(PutRequest(b"k", b"v"))))
+    assert entry_view(put)["text"] == "put k=v" and entry_view(put)["request_id"] == "abc"
+    conf = Entry(1, 1, EntryType.CONF_CHANGE,
+                 ConfChange(ConfChangeType.ADD_LEARNER, 0x1F).encode())
+    assert entry_view(conf)["text"] == "AddLearnerNode 1f"
+    assert entry_view(Entry(3, 9))["text"] == "(new term)"
+    assert entry_view(Entry(3, 10, data=b"\x09garbage"))["request_id"] is None
