@@ -24,7 +24,6 @@ MESSAGE_ID_SPAN = 1_000_000   # message id = member number * span + the gate's h
 _HEAD = re.compile(r"^(\d+)->(\d+) (\w+) Term:(\d+) Log:(\d+)/(\d+)")
 _COMMIT = re.compile(r" Commit:(\d+)")
 _ENTRY = re.compile(r"(\d+)/(\d+) Entry(?:Normal|ConfChange)")
-_ENVELOPES = {"01": "client request", "02": "member attributes", "03": "member peer URLs"}
 
 
 # --- nodes ------------------------------------------------------------------------------
@@ -68,27 +67,15 @@ def progress_views(snap: Snapshot, ids: Ids) -> tuple[ProgressView, ...]:
 
 
 def entry_view(entry: Mapping[str, object]) -> EntryView:
+    """The control service describes each entry in words (engine.runtime.control)."""
+    index, term = int(entry["index"]), int(entry["term"])
     text = str(entry.get("text", ""))
-    payload = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
     if entry.get("type") == "ConfChange":
-        return EntryView(int(entry["index"]), int(entry["term"]), "conf",
-                         "conf " + _printable(payload))
-    if not payload:
-        return EntryView(int(entry["index"]), int(entry["term"]), "empty",
-                         "empty (new leader)")
-    # The tail shows only the first bytes of the envelope: its kind says what it carries.
-    what = _ENVELOPES.get(payload[:2], "entry")
-    return EntryView(int(entry["index"]), int(entry["term"]), "normal", what)
-
-
-def _printable(hex_text: str) -> str:
-    """Conf change payloads are text ('AddNode 4923...'), shown cut short as hex."""
-    digits = hex_text.rstrip(".")
-    try:
-        text = bytes.fromhex(digits[: len(digits) // 2 * 2]).decode("ascii")
-    except ValueError:
-        return ""
-    return text.split(" ")[0] if text.isprintable() else "change"
+        return EntryView(index, term, "conf", "conf " + text)
+    if text == "(new term)":
+        return EntryView(index, term, "empty", "empty (new leader)")
+    request_id = entry.get("request_id")
+    return EntryView(index, term, "normal", text, str(request_id) if request_id else None)
 
 
 def log_view(number: int, snap: Snapshot) -> LogView:
