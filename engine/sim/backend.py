@@ -30,12 +30,13 @@ SIM_CAPABILITIES = frozenset(Cap) - {Cap.PAUSE_WORLD}
 
 
 class SimBackend:
-    def __init__(self, nodes: int = 3, seed: int = 1) -> None:
-        self.seed, self.size = seed, nodes
+    def __init__(self, nodes: int = 3, seed: int = 1, quota_bytes: int | None = None) -> None:
+        """`quota_bytes` sets every member's storage quota (etcd's default: 2 GiB)."""
+        self.seed, self.size, self.quota_bytes = seed, nodes, quota_bytes
         self.commands: list[o.Command] = []
         self.notes: list[str] = []
         self.cursor = 0
-        self.world = World(nodes, seed)
+        self.world = World(nodes, seed, quota_bytes)
         self.checkpoints: dict[int, World] = {0: copy.deepcopy(self.world)}
         self.subscribers: list[Callable[[], None]] = []
 
@@ -160,7 +161,7 @@ class SimBackend:
 
     def scenario(self, upto: int | None = None) -> ui_script.Scenario:
         commands = self.commands if upto is None else self.commands[:upto]
-        return ui_script.Scenario(self.seed, self.size, tuple(commands))
+        return ui_script.Scenario(self.seed, self.size, tuple(commands), self.quota_bytes)
 
     def save(self, path: str | Path) -> str:
         ui_script.write_file(path, self.scenario())
@@ -170,7 +171,7 @@ class SimBackend:
     def from_scenario(cls, scenario: ui_script.Scenario, at: int | None = None) -> SimBackend:
         """A session holding the scenario's commands, opened at event `at` (default: the
         end); the rest stays available to redo."""
-        backend = cls(scenario.nodes, scenario.seed)
+        backend = cls(scenario.nodes, scenario.seed, scenario.quota_bytes)
         for number, command in enumerate(scenario.commands, 1):
             try:
                 backend.execute(command)

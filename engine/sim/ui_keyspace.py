@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from engine.kv import (
-    CompactionRequest, DeleteRangeRequest, KVError, KVStore, LeaseGrantRequest,
+    CompactionRequest, DeleteRangeRequest, KVConfig, KVError, KVStore, LeaseGrantRequest,
     LeaseRevokeRequest, PutRequest, RangeRequest, Request, Response, TxnRequest,
     decode_request, encode_request, prefix_range_end,
 )
@@ -111,9 +111,9 @@ class Hooks(Protocol):
 class KeyspaceApp:
     """The application a `SimNode` applies its log to."""
 
-    def __init__(self, hooks: Hooks, node: int) -> None:
+    def __init__(self, hooks: Hooks, node: int, config: KVConfig = KVConfig()) -> None:
         self.hooks, self.node = hooks, node
-        self.store = KVStore()
+        self.store = KVStore(config)
 
     def apply(self, entry: Entry) -> None:
         carried = unwrap(entry.data)
@@ -140,8 +140,8 @@ class KeyspaceApp:
 class KeyspaceFactory:
     """`SimNode.app_factory` for one node: a fresh keyspace at every (re)start."""
 
-    def __init__(self, hooks: Hooks, node: int) -> None:
-        self.hooks, self.node = hooks, node
+    def __init__(self, hooks: Hooks, node: int, config: KVConfig = KVConfig()) -> None:
+        self.hooks, self.node, self.config = hooks, node, config
 
     def __call__(self) -> KeyspaceApp:
-        return KeyspaceApp(self.hooks, self.node)
+        return KeyspaceApp(self.hooks, self.node, self.config)

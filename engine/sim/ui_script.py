@@ -3,6 +3,7 @@
     # raftviz scenario
     seed 7
     nodes 3
+    quota 1000000
     tick 12
     hold on
     deliver 14
@@ -36,6 +37,7 @@ class Scenario:
     seed: int
     nodes: int
     commands: tuple[o.Command, ...]
+    quota_bytes: int | None = None
 
 
 def _links(links: tuple[tuple[int, int], ...]) -> str:
@@ -148,12 +150,14 @@ def _client(line: str) -> o.Client:
 
 def dump(scenario: Scenario) -> str:
     lines = [HEADER, f"seed {scenario.seed}", f"nodes {scenario.nodes}"]
+    if scenario.quota_bytes is not None:
+        lines.append(f"quota {scenario.quota_bytes}")
     lines += [command_line(c) for c in scenario.commands]
     return "\n".join(lines) + "\n"
 
 
 def load(text: str) -> Scenario:
-    seed, nodes, commands = 1, 3, []
+    seed, nodes, quota, commands = 1, 3, None, []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -164,11 +168,13 @@ def load(text: str) -> Scenario:
                 seed = int(rest)
             elif word == "nodes":
                 nodes = int(rest)
+            elif word == "quota":
+                quota = int(rest)
             else:
                 commands.append(parse_command(line))
         except (ScriptError, ValueError) as exc:
             raise ScriptError(f"line {number}: {exc}") from None
-    return Scenario(seed, nodes, tuple(commands))
+    return Scenario(seed, nodes, tuple(commands), quota)
 
 
 def read_file(path: str | Path) -> Scenario:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.kv import KVError, LeaseGrantRequest
+from engine.kv import ErrorKind, KVError, LeaseGrantRequest
 from engine.observe import CommandRefused
 from engine.raft import ProposalDropped
 
@@ -64,8 +64,11 @@ def _write(world: World, line: str, node: int, op: ClientOp) -> Trace:
     if isinstance(request, LeaseGrantRequest) and not request.id:
         request = replace(request, id=world.lease_rng.randrange(0x1000_0000, 0xFFFF_FFFF))
     trace = world.tracker.start(line, node, world.time, "log", request)
+    store = world.store(node)
     try:
-        world.store(node).validate(request)
+        store.validate(request)
+        if not store.quota_available(request):
+            raise KVError(ErrorKind.NO_SPACE)   # etcd refuses before proposing
     except KVError as exc:
         trace.finish(world.time, format_error(exc), ok=False)
         return trace

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from engine.kv import KVError, LeaseGrantResponse, LeaseRevokeRequest, Request, Response
+from engine.kv import KVConfig, KVError, LeaseGrantResponse, LeaseRevokeRequest, Request, Response
 from engine.observe import CommandRefused, MessageStatus
 from engine.raft import Entry, Message, MessageType, ProposalDropped, Ready, StateType
 from engine.raft.describe import describe_message
@@ -56,9 +56,11 @@ class Event:
 
 
 class World:
-    def __init__(self, nodes: int, seed: int) -> None:
+    def __init__(self, nodes: int, seed: int, quota_bytes: int | None = None) -> None:
         if not 1 <= nodes <= 9:
             raise ValueError("a simulated cluster has 1 to 9 nodes")
+        self.kv_config = KVConfig() if quota_bytes is None else \
+            KVConfig(quota_backend_bytes=quota_bytes)
         self.seed, self.time = seed, 0
         self.wire = Wire(random.Random(seed))
         self.lease_rng = random.Random(seed * 31 + 7)
@@ -79,7 +81,7 @@ class World:
     def add_node(self, node_id: int, voters: tuple[int, ...], learners: tuple[int, ...]) -> None:
         self.nodes[node_id] = SimNode(
             node_id, voters, self.params, seed=self.seed * 100 + node_id, learners=learners,
-            app_factory=KeyspaceFactory(self, node_id))
+            app_factory=KeyspaceFactory(self, node_id, self.kv_config))
         self.clocks[node_id] = Clock(base_time=self.time)
         self.db_size[node_id] = 0
 

@@ -345,3 +345,22 @@ def test_long_sessions_keep_few_checkpoints_and_still_go_back_exactly():
     for n, expected in views.items():
         b.execute(o.GoTo(n))
         assert b.view().nodes == expected.nodes and b.view().time == expected.time
+
+
+def test_storage_quota_refuses_growth_until_compaction(tmp_path):
+    b = SimBackend(3, seed=4, quota_bytes=1000)
+    b.execute(o.Tick(40))
+    answers = []
+    for n in range(14):
+        b.client(f"put report draft-{n}")
+        settle(b, 2)
+        answers.append(b.view().requests[-1].answer)
+    assert "Error: etcdserver: mvcc: database space exceeded" in answers
+    assert b.client("get report --consistency=s").answer.startswith("report\n")
+    b.execute(o.Compact())
+    settle(b)
+    b.client("put another key")
+    settle(b)
+    assert b.view().requests[-1].answer == "OK"
+    b.save(tmp_path / "q.scenario")
+    assert SimBackend.load(tmp_path / "q.scenario").view() == b.view()
