@@ -51,8 +51,8 @@ class LessonScreen(Screen):
     def redraw(self) -> None:
         self.query_one(NarrationPanel).panel = panel(self.session)
         if isinstance(self.app, RaftvizApp):
-            # what the lesson's last command did, in the app's own words
-            self.app.show_note(self.app.session.view().note)
+            # what the lesson's last command did, in the simulator's own words
+            self.app.show_note(self.session.player.backend.note)
 
     def action_lesson(self, what: str) -> None:
         actions = {"next": self.session.next, "back": self.session.back,

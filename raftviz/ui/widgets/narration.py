@@ -35,6 +35,7 @@ class LessonGuess(Message):
 
 
 class NarrationPanel(Vertical):
+    SCOPED_CSS = False      # the layout follows the screen's width class (-narrow, -wide)
     DEFAULT_CSS = """
     NarrationPanel {
         dock: right;
@@ -47,6 +48,7 @@ class NarrationPanel(Vertical):
         dock: bottom;
         width: 100%;
         height: 16;
+        margin-bottom: 1;       /* docked widgets overlap: leave the footer its line */
         border-left: none;
         border-top: hkey $primary;
     }

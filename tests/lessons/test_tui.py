@@ -1,0 +1,126 @@
+"""The lesson inside the TUI, driven with Textual's Pilot: the narration panel beside the
+app's live views, a lesson played end to end with keys and clicks, a student wandering off
+between steps and the lesson bringing the cluster back.
+
+Textual runs on asyncio, so each test runs its own loop with `asyncio.run`; these tests
+stay apart from any pytest-trio tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Button, Markdown, Static
+
+from raftviz.lesson_session import LessonSession, Phase
+from raftviz.lessons import LESSONS_DIR, load
+from raftviz.ui.app import RaftvizApp
+from raftviz.ui.screens.lesson import LessonApp, LessonScreen, summary
+from raftviz.ui.widgets.bars import NoteBar, TopBar
+from raftviz.ui.widgets.narration import NarrationPanel
+
+Scenario = Callable[[LessonApp, Pilot], Awaitable[None]]
+
+
+def drive(lesson_file: str, scenario: Scenario, size=(160, 48)) -> LessonSession:
+    session = LessonSession(load(LESSONS_DIR / lesson_file))
+    app = LessonApp(session)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+    return session
+
+
+async def next_step(app: LessonApp, pilot: Pilot) -> None:
+    """Press `.` and let the step play out, frame by frame."""
+    await pilot.press("full_stop")
+    for _ in range(400):
+        if app.lesson_session.phase is not Phase.RUNNING:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+def text(app: LessonApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+def test_a_lesson_end_to_end_in_the_tui():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        assert isinstance(app, RaftvizApp) and isinstance(app.screen, LessonScreen)
+        assert app.screen.query_one(NarrationPanel) and app.query_one(TopBar)
+        assert "Leader election and terms" in text(app, "#lesson-head")
+        session, last = app.lesson_session, len(app.lesson_session.lesson.steps) - 1
+        for _ in range(4 * last):
+            await next_step(app, pilot)
+            if session.phase is Phase.READY and session.step.predict is not None:
+                await pilot.click("#lesson-choice-2")
+                assert app.query_one("#lesson-choice-2", Button).has_class("-chosen")
+            if session.phase is Phase.DONE and session.index == last:
+                break
+        assert session.phase is Phase.DONE and session.index == last
+        assert "✓ term on all nodes is 1" in text(app, "#lesson-results")
+        await pilot.pause(0.1)          # the app repaints its views 25 times a second
+        assert "Time moved 50 ticks" in app.query_one(NoteBar).message
+        assert app.query_one(TopBar).cluster.leader().id == 1
+        await next_step(app, pilot)
+        assert session.phase is Phase.FINISHED
+        assert "predictions right: 2 of 2" in app.query_one("#lesson-body", Markdown).source
+
+    session = drive("02-leader-election.lesson", scenario)
+    assert all(session.step_ok(i) for i in range(len(session.lesson.steps)))
+    assert summary(session).endswith("--headless --answers 2,2).")
+
+
+def test_acting_between_steps_and_restoring():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        session = app.lesson_session
+        await next_step(app, pilot)               # introduction -> step 1
+        await next_step(app, pilot)               # run step 1: a leader, a key
+        end = session.player.view().event
+        await pilot.press("t", "t", "t")          # the student ticks on their own
+        await next_step(app, pilot)               # step 2 notices
+        assert "You changed the cluster" in text(app, "#lesson-status")
+        await pilot.press("o")
+        assert session.player.view().event == end
+        assert "back where the lesson left it" in text(app, "#lesson-status")
+        await next_step(app, pilot)
+        assert session.phase is Phase.DONE and session.step_ok(1)
+        await pilot.press("comma")                # back: replay step 2
+        assert session.phase is Phase.READY and session.player.view().event == end
+
+    drive("04-follower-crash.lesson", scenario)
+
+
+def test_your_turn_in_the_tui():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        session = app.lesson_session
+        session.records.clear()
+        while session.phase is not Phase.WAITING:
+            await next_step(app, pilot)
+        assert app.query_one("#lesson-show", Button).display
+        await pilot.press("c")                    # the crash dialog: pick node 2
+        await pilot.pause()
+        await pilot.press("2", "enter")
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if session.phase is Phase.DONE:
+                break
+        assert session.phase is Phase.DONE and not session.player.view().node(2).up
+
+    drive("04-follower-crash.lesson", scenario)
+
+
+def test_narrow_terminals_put_the_panel_below():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        assert app.screen.has_class("-narrow")
+        assert panel.region.width == 100 and panel.region.y > 10
+
+    drive("01-keys-values.lesson", scenario, size=(100, 40))
