@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.events import Click
 from textual.reactive import reactive
@@ -93,22 +92,27 @@ class NodeCard(Widget):
 
 
 class NodeCards(Horizontal):
+    """One card per node, kept by node id: a node that joins gets a card, one that
+    leaves loses it, and updates never wait for (or race) a remount."""
     DEFAULT_CLASSES = "view-part"
     cluster: reactive[ClusterView | None] = reactive(None)
 
-    def compose(self) -> ComposeResult:
-        return iter(())
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cards: dict[int, NodeCard] = {}
 
-    async def watch_cluster(self, view: ClusterView | None) -> None:
+    def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
             return
         ids = [n.id for n in view.nodes]
-        if [c.id for c in self.query(NodeCard)] != [f"card-{i}" for i in ids]:
-            await self.remove_children()
-            await self.mount_all(NodeCard(i) for i in ids)
+        for gone in [i for i in self.cards if i not in ids]:
+            self.cards.pop(gone).remove()
+        for new in [i for i in ids if i not in self.cards]:
+            self.cards[new] = NodeCard(new)
+            self.mount(self.cards[new])
         seen = leader_sees(view)
         for n in view.nodes:
-            card = self.query_one(f"#card-{n.id}", NodeCard)
+            card = self.cards[n.id]
             card.node, card.seen = n, seen.get(n.id)
 
 
