@@ -9,12 +9,13 @@ subcommand's own failures print their message the same way, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
 from . import (
-    bench_cluster, bench_kv, bench_sim, cmd_check, cmd_node, cmd_serve, cmd_snapshot, cmd_ui,
-    cmd_up, torture,
+    bench_cluster, bench_kv, bench_sim, cmd_check, cmd_demo, cmd_node, cmd_serve,
+    cmd_snapshot, cmd_ui, cmd_up, lessons, torture,
 )
 
 
@@ -37,7 +38,7 @@ def _register_bench(subparsers) -> None:
 
 SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,
                                cmd_snapshot.register, cmd_serve.register, cmd_ui.register_attach,
-                               torture.register,
+                               lessons.register, cmd_demo.register, torture.register,
                                _register_bench]
 
 
@@ -63,3 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("raftviz: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:        # e.g. `raftviz lesson run x --headless | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
