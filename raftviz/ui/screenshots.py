@@ -2,7 +2,9 @@
 
 Each scene starts from the same simulated cluster (seed 1, three nodes, opened at event
 30 when its first leader has just been elected) and drives the app as a user would, so
-the pictures are the same on every run. The SVG snapshot tests replay these scenes too.
+the pictures are the same on every run. Notifications are cleared before the picture is
+taken: they expire on a wall-clock timer, which would make pictures depend on speed. The
+SVG snapshot tests replay these scenes too.
 """
 
 from __future__ import annotations
@@ -94,16 +96,25 @@ async def help_screen(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+def still(scene: Scene) -> Scene:
+    """The scene, then its notifications cleared so the picture holds still."""
+    async def run(pilot: Pilot) -> None:
+        await scene(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+    return run
+
+
 # name -> (scene, terminal size)
 SCENES: dict[str, tuple[Scene, tuple[int, int]]] = {
-    "cluster": (cluster, (160, 48)),
-    "messages": (messages, (160, 48)),
-    "keyspace": (keyspace, (160, 48)),
-    "requests": (requests, (160, 48)),
-    "partition": (partition, (160, 48)),
-    "narrow": (cluster, (80, 24)),
-    "crash-dialog": (crash_dialog, (80, 24)),
-    "help": (help_screen, (100, 40)),
+    "cluster": (still(cluster), (160, 48)),
+    "messages": (still(messages), (160, 48)),
+    "keyspace": (still(keyspace), (160, 48)),
+    "requests": (still(requests), (160, 48)),
+    "partition": (still(partition), (160, 48)),
+    "narrow": (still(cluster), (80, 24)),
+    "crash-dialog": (still(crash_dialog), (80, 24)),
+    "help": (still(help_screen), (100, 40)),
 }
 
 
