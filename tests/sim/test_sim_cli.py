@@ -65,11 +65,13 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, args, fragment):
     assert err.count("\n") == 1 and err.startswith("raftviz: error: ") and fragment in err
 
 
-def test_no_or_unknown_subcommand_is_a_usage_error(capsys):
-    assert main([]) == 2
+def test_unknown_subcommand_is_a_usage_error(capsys):
+    # (No subcommand at all opens the terminal UI: see tests/test_cli_ui.py.)
     assert main(["frobnicate"]) == 2
+    assert main(["--at", "3"]) == 2            # --at needs --sim
     err = capsys.readouterr().err
-    assert all(line.startswith("raftviz: error: ") for line in err.splitlines())
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("raftviz: error: ") for line in lines)
 
 
 def test_help_exits_0(capsys):

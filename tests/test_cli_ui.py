@@ -1,0 +1,30 @@
+"""Without a subcommand, `raftviz` opens the terminal UI: live by default, the simulator
+with --sim. (The UI itself is tested in tests/ui and tests/ui_live; here, the routing.)"""
+
+import raftviz.live_app
+import raftviz.ui.app
+from raftviz.cli import main
+
+
+def test_no_subcommand_runs_the_live_ui(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(raftviz.live_app, "run_live",
+                        lambda nodes, data_dir: seen.update(nodes=nodes, data_dir=data_dir) or 0)
+    assert main([]) == 0
+    assert seen == {"nodes": 3, "data_dir": None}
+    assert main(["--nodes", "5", "--data-dir", "/tmp/x"]) == 0
+    assert seen == {"nodes": 5, "data_dir": "/tmp/x"}
+
+
+def test_sim_flags_reach_the_simulator(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(raftviz.ui.app, "run_sim", lambda **kw: seen.update(kw))
+    assert main(["--sim", "--seed", "7", "--at", "12", "--nodes", "5"]) == 0
+    assert seen == {"seed": 7, "nodes": 5, "at_event": 12, "scenario": None}
+
+
+def test_bad_ui_flags_are_one_line(capsys):
+    assert main(["--nodes", "8"]) == 2
+    assert main(["--sim", "--seed", "x"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("raftviz: error: ") for line in err)
