@@ -1,0 +1,380 @@
+"""`raftviz bench ui`: how the Textual interface keeps up with a busy live cluster.
+
+Owns one measurement run. A fresh local 3-member cluster is started the way
+LiveBackend.start starts one (LocalCluster, same flags), and a LiveBackend is attached to
+it only after the bare cluster was measured; the RaftvizApp runs headless in
+`run_test()`, which composes every frame through Textual's real compositor, without a
+terminal. In this order, each phase `--seconds` long:
+
+1. closed-loop puts/s of the bare cluster (one `raftviz.bench_load` process); its keys
+   are then deleted, so the keyspace table (the first 300 keys) holds the 50 below;
+2. the app on the cluster tab while a writer thread in this process puts, open loop,
+   `bench/k{i % 50}` = `{i}` at `--rate` writes/s over every endpoint: frames/s, the
+   interface thread's CPU time per frame, writes/s sent and acknowledged;
+3. the same on the keyspace tab, plus the commit-to-screen latency of every 10th write:
+   from its Put response to the first frame showing that key with the write's revision
+   as mod revision, or a later one (a later write hides the value but implies it; puts
+   through different members may commit out of order, so revisions say what is newer);
+4. closed-loop puts/s with the app running (on the cluster tab, where `raftviz` opens),
+   then bare again; the bare figure is the mean of before and after.
+
+A frame is one update the compositor composed for the terminal: the screen's update
+timer (Screen._on_timer_update -> _compositor_refresh -> Compositor.render_update) hands
+a CompositorUpdate to App._display, which a counting subclass wraps. Headless, Textual
+stops there; the subclass encodes the update as a terminal would receive it
+(`render_segments`, under 1 ms a frame) and reads the keys and mod revisions in its
+text: what the screen shows at that instant. An idle screen composes nothing, so
+frames/s counts real repaints, not timer ticks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+
+from .bench_cluster import Figures, measure
+from .live import LEADER_WAIT_S, LiveBackend
+from .live_procs import LocalCluster
+
+KEYS = 50
+SAMPLE_EVERY = 10
+SCREEN = (160, 48)
+SETTLE_S = 0.5           # the app's first paint, and the tab switch
+GRACE_S = 1.0            # frames still read after the writer stops
+DRAIN_S = 1.0            # then answers still awaited
+PUT_TIMEOUT_S = 5.0
+TARGET_FPS = 20.0
+TARGET_P99_MS = 100.0
+TARGET_SLOWDOWN = 0.10
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+SHOWN = re.compile(r"bench/k(\d+) +\d+ +\d+ +(\d+) ")     # key, value, create, mod
+
+
+class BenchError(Exception):
+    """The measurement could not be made; the text says why, in one line."""
+
+
+def register(targets) -> None:
+    p = targets.add_parser("ui", help="frames/s, commit-to-screen latency and the UI's cost "
+                           "to a live cluster", description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=8.0, help="per phase (default 8)")
+    p.add_argument("--rate", type=float, default=1000.0,
+                   help="open-loop writes/s while the screen is measured (default 1000)")
+    p.add_argument("--concurrency", type=int, default=64,
+                   help="puts in flight in the closed-loop load (default 64)")
+    p.set_defaults(run=run)
+
+
+# --- the screen -------------------------------------------------------------------------
+
+
+@dataclass
+class Frames:
+    """Every frame composed: when, and at which mod revision it painted each bench key
+    (per key, only the revisions that went up, with the first time each was seen)."""
+    times: list[float] = field(default_factory=list)
+    shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
+
+    def add(self, at: float, text: str) -> None:
+        self.times.append(at)
+        for match in SHOWN.finditer(ANSI.sub("", text)):
+            revisions, when = self.shown.setdefault(int(match[1]), ([], []))
+            revision = int(match[2])
+            if not revisions or revision > revisions[-1]:
+                revisions.append(revision)
+                when.append(at)
+
+    def rate(self, start: float, end: float) -> float:
+        n = bisect.bisect_right(self.times, end) - bisect.bisect_left(self.times, start)
+        return n / (end - start) if end > start else 0.0
+
+    def first_showing(self, key: int, revision: int) -> float | None:
+        """When the screen first showed `key` at `revision` or a later one."""
+        revisions, when = self.shown.get(key, ([], []))
+        i = bisect.bisect_left(revisions, revision)
+        return when[i] if i < len(revisions) else None
+
+
+def counting_app(backend: LiveBackend, frames: Frames):
+    from textual._compositor import CompositorUpdate
+    from .ui import app as ui_app     # Textual loads only when a screen is wanted
+    RaftvizApp = ui_app.RaftvizApp
+
+    class CountingApp(RaftvizApp):
+        CSS_PATH = str(Path(ui_app.__file__).with_name(RaftvizApp.CSS_PATH))
+
+        def _display(self, screen, renderable) -> None:
+            if isinstance(renderable, CompositorUpdate):
+                frames.add(time.perf_counter(), renderable.render_segments(self.console))
+            super()._display(screen, renderable)
+
+    return CountingApp(backend)
+
+
+# --- the load ---------------------------------------------------------------------------
+
+
+class Writer(threading.Thread):
+    """Open loop: Put number i is sent at start + i / rate whether or not earlier ones
+    were answered (late ones at once), until `seconds` are over; answers are timed in
+    gRPC's callback threads."""
+
+    def __init__(self, urls: list[str], rate: float, seconds: float) -> None:
+        super().__init__(name="bench-writer", daemon=True)
+        self.rate, self.seconds = rate, seconds
+        self.channels = [grpc.insecure_channel(u.split("://")[-1]) for u in urls]
+        self.stubs = [rpc_pb2_grpc.KVStub(c) for c in self.channels]
+        self.stop = threading.Event()
+        self.acks: list[float] = []
+        self.samples: list[tuple[int, int, float]] = []   # (write, revision, answered at)
+        self.errors: list[str] = []
+        self.sent = 0
+        self.start_at = 0.0
+
+    def run(self) -> None:
+        self.start_at = time.perf_counter()
+        end = self.start_at + self.seconds
+        while not self.stop.is_set():
+            due, now = self.start_at + self.sent / self.rate, time.perf_counter()
+            if due >= end or now >= end:
+                return
+            if due > now:
+                self.stop.wait(due - now)
+            self.put(self.sent)
+            self.sent += 1
+
+    def put(self, i: int) -> None:
+        request = rpc_pb2.PutRequest(key=b"bench/k%d" % (i % KEYS), value=b"%d" % i)
+        future = self.stubs[i % len(self.stubs)].Put.future(request, timeout=PUT_TIMEOUT_S)
+        future.add_done_callback(lambda f: self.answered(i, f))
+
+    def answered(self, i: int, future) -> None:
+        at = time.perf_counter()
+        if future.code() is not grpc.StatusCode.OK:
+            self.errors.append(future.code().name)
+            return
+        self.acks.append(at)
+        if i % SAMPLE_EVERY == 0:
+            self.samples.append((i, future.result().header.revision, at))
+
+    def finish(self) -> int:
+        """Wait DRAIN_S at most for the last answers, then close the channels (which
+        cancels what is still unanswered); how many writes were left unanswered."""
+        self.stop.set()
+        self.join()
+        deadline = time.monotonic() + DRAIN_S
+        while len(self.acks) + len(self.errors) < self.sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+        unanswered = self.sent - len(self.acks) - len(self.errors)
+        for channel in self.channels:
+            channel.close()
+        return unanswered
+
+    def achieved(self) -> float:
+        return len(self.acks) / (max(self.acks) - self.start_at) if self.acks else 0.0
+
+
+def closed_loop(urls: list[str], seconds: float, concurrency: int) -> Figures:
+    figures = measure(urls, "put", argparse.Namespace(seconds=seconds, clients=1,
+                                                      concurrency=concurrency))
+    if not figures.rate:
+        raise BenchError(f"the closed-loop load completed no puts ({figures.errors} errors)")
+    return figures
+
+
+def delete_bench_load_keys(urls: list[str]) -> None:
+    """bench_load's keys (bench/<digits>) sort before bench/k*: drop them."""
+    with grpc.insecure_channel(urls[0].split("://")[-1]) as channel:
+        rpc_pb2_grpc.KVStub(channel).DeleteRange(
+            rpc_pb2.DeleteRangeRequest(key=b"bench/", range_end=b"bench/k"), timeout=10)
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+@dataclass
+class OpenLoop:
+    fps: float
+    cpu_per_frame: float     # ms of the interface thread's CPU time per frame
+    sent: float              # writes sent per second
+    writes: float            # acknowledged per second
+    errors: int              # failed or left unanswered
+
+
+@dataclass
+class Results:
+    rate: float
+    cluster_tab: OpenLoop
+    keyspace_tab: OpenLoop
+    latencies: list[float]         # ms, sorted
+    sampled: int
+    bare: list[Figures]
+    with_ui: Figures
+    ui_cores: float                # this process's CPU during the closed loop with the app
+    frames: int
+
+    def bare_rate(self) -> float:
+        return sum(f.rate for f in self.bare) / len(self.bare)
+
+    def slowdown(self) -> float:
+        return 1 - self.with_ui.rate / self.bare_rate()
+
+
+async def open_loop(urls: list[str], frames: Frames, opts) -> tuple[OpenLoop, Writer]:
+    writer = Writer(urls, opts.rate, opts.seconds)
+    cpu = time.thread_time()        # this coroutine runs on the interface's thread
+    writer.start()
+    await asyncio.to_thread(writer.join)
+    cpu = time.thread_time() - cpu
+    end = writer.start_at + opts.seconds
+    await asyncio.sleep(GRACE_S)
+    unanswered = await asyncio.to_thread(writer.finish)
+    if not writer.acks:
+        raise BenchError(f"no write was answered ({', '.join(set(writer.errors))})")
+    fps = frames.rate(writer.start_at, end)
+    per_frame = 1000 * cpu / (fps * opts.seconds) if fps else float("nan")
+    return OpenLoop(fps, per_frame, writer.sent / opts.seconds, writer.achieved(),
+                    len(writer.errors) + unanswered), writer
+
+
+def latencies(frames: Frames, writer: Writer) -> list[float]:
+    out = []
+    for i, revision, answered in writer.samples:
+        shown = frames.first_showing(i % KEYS, revision)
+        if shown is not None:
+            out.append(max(0.0, shown - answered) * 1000)
+    return sorted(out)
+
+
+async def with_app(backend: LiveBackend, urls: list[str], opts) -> dict:
+    frames = Frames()
+    app = counting_app(backend, frames)
+    async with app.run_test(size=SCREEN) as pilot:
+        await pilot.pause(SETTLE_S)
+        if not frames.times:
+            raise BenchError("the app painted no frame")
+        cluster_tab, _ = await open_loop(urls, frames, opts)
+        app.action_show_tab("keyspace")
+        await pilot.pause(SETTLE_S)
+        keyspace_tab, writer = await open_loop(urls, frames, opts)
+        app.action_show_tab("cluster")
+        await pilot.pause(SETTLE_S)
+        used = os.times()
+        with_ui = await asyncio.to_thread(closed_loop, urls, opts.seconds, opts.concurrency)
+        used = os.times().user + os.times().system - used.user - used.system
+        await pilot.pause(SETTLE_S)      # let the last views land before the app quits
+    return {"cluster_tab": cluster_tab, "keyspace_tab": keyspace_tab, "with_ui": with_ui,
+            "ui_cores": used / opts.seconds,
+            "latencies": latencies(frames, writer), "sampled": len(writer.samples),
+            "frames": len(frames.times)}
+
+
+def attach_and_watch(urls: list[str], opts) -> dict:
+    backend = LiveBackend(urls, control=True)
+    try:
+        backend.wait_for(lambda v: v.leader() is not None and all(
+            n.up and n.voter for n in v.nodes), 10.0)
+        return asyncio.run(with_app(backend, urls, opts))
+    except TimeoutError:
+        raise BenchError("the interface did not see every member and a leader") from None
+    except (BenchError, grpc.RpcError, subprocess.SubprocessError):
+        raise
+    except Exception as exc:     # noqa: BLE001 - the app failed: say how, in one line
+        raise BenchError(f"the interface failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        backend.close()
+
+
+def measure_all(opts) -> Results:
+    cluster = LocalCluster(3, None, 100, 1000)
+    try:
+        cluster.start(LEADER_WAIT_S)
+        urls = cluster.client_urls()
+        step("bare cluster, closed loop")
+        first = closed_loop(urls, opts.seconds, opts.concurrency)
+        delete_bench_load_keys(urls)
+        step("the app: cluster tab, keyspace tab (open loop), then closed loop")
+        ui = attach_and_watch(urls, opts)
+        step("bare cluster again, closed loop")
+        last = closed_loop(urls, opts.seconds, opts.concurrency)
+    finally:
+        cluster.stop()
+    return Results(rate=opts.rate, bare=[first, last], **ui)
+
+
+def step(text: str) -> None:
+    print(f"  {text} ...", file=sys.stderr, flush=True)
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
+def row(name: str, value: str, target: str = "", met: bool | None = None) -> str:
+    verdict = "" if met is None else ("met" if met else "MISSED")
+    return f"{name:<44}{value:>12}  {target:<10}{verdict}"
+
+
+def report(r: Results) -> str:
+    p50, p99 = percentile(r.latencies, 0.50), percentile(r.latencies, 0.99)
+    bare = " / ".join(f"{f.rate:.0f}" for f in r.bare)
+    lines = [row("figure", "measured", "target", None) + "met?", "-" * 74]
+    for tab, o in (("cluster", r.cluster_tab), ("keyspace", r.keyspace_tab)):
+        lines.append(row(f"frames/s, {tab} tab, {r.rate:.0f} writes/s asked", f"{o.fps:.1f}",
+                         f">= {TARGET_FPS:.0f}", o.fps >= TARGET_FPS))
+        lines.append(row("  interface CPU per frame (ms)", f"{o.cpu_per_frame:.1f}"))
+        lines.append(row(f"  writes/s sent / acknowledged ({o.errors} lost)",
+                         f"{o.sent:.0f} / {o.writes:.0f}"))
+    lines += [
+        row("commit-to-screen p50 (ms)", f"{p50:.1f}"),
+        row("commit-to-screen p99 (ms)", f"{p99:.1f}", f"< {TARGET_P99_MS:.0f}",
+            p99 < TARGET_P99_MS),
+        row("  samples seen / sampled", f"{len(r.latencies)}/{r.sampled}"),
+        row("cluster puts/s without UI (before/after)", bare),
+        row("cluster puts/s with UI", f"{r.with_ui.rate:.0f}"),
+        row("  interface process CPU meanwhile (cores)", f"{r.ui_cores:.2f}"),
+        row("UI slowdown of the cluster", f"{100 * r.slowdown():.1f}%",
+            f"<= {100 * TARGET_SLOWDOWN:.0f}%", r.slowdown() <= TARGET_SLOWDOWN),
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seconds <= 0 or args.rate <= 0 or args.concurrency < 1:
+        print("raftviz: error: --seconds, --rate and --concurrency must be positive",
+              file=sys.stderr)
+        return 2
+    print(f"raftviz bench ui: {args.seconds:g} s per phase, {args.rate:g} writes/s, "
+          f"screen {SCREEN[0]}x{SCREEN[1]}", file=sys.stderr, flush=True)
+    try:
+        results = measure_all(args)
+    except (BenchError, RuntimeError, OSError, ValueError, grpc.RpcError,
+            subprocess.SubprocessError) as exc:
+        print(f"raftviz: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    print(report(results))
+    return 0
+
+
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, grpc.RpcError):
+        return f"gRPC: {exc.code().name} {exc.details()}"
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,82 @@
+"""`raftviz bench ui` smoke test: a real run with tiny phases, checking the table's rows,
+that frames were painted and latency samples seen, and that nothing is left running.
+Speeds are not checked: they depend on the machine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import threading
+
+import pytest
+
+from raftviz import bench_ui
+
+ROWS = [
+    "frames/s, cluster tab, 100 writes/s asked", "interface CPU per frame (ms)",
+    "writes/s sent / acknowledged", "frames/s, keyspace tab, 100 writes/s asked",
+    "interface CPU per frame (ms)", "writes/s sent / acknowledged",
+    "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
+    "cluster puts/s without UI (before/after)", "cluster puts/s with UI",
+    "interface process CPU meanwhile (cores)", "UI slowdown of the cluster",
+]
+TARGETED = {ROWS[0], ROWS[3], ROWS[7], ROWS[12]}
+OURS = ("bench-writer", "observe-", "keyspace", "notifier", "membership")
+
+
+def name(line: str) -> str:
+    return re.sub(r" \(\d+ lost\)$", "", line[:44].strip())
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="raftviz bench")
+    bench_ui.register(parser.add_subparsers(dest="target"))
+    return parser.parse_args(["ui", *argv])
+
+
+def ours() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(OURS)}
+
+
+def children() -> list[int]:
+    """Live (not reaped) child processes of this test process."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            out.append(int(pid))
+    return out
+
+
+def test_defaults_and_bad_arguments(capsys):
+    args = parse([])
+    assert (args.seconds, args.rate, args.concurrency) == (8.0, 1000.0, 64)
+    args = parse(["--seconds", "0"])
+    assert args.run(args) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_tiny_run_paints_frames_sees_writes_and_stops_everything():
+    before, threads = children(), ours()
+    results = bench_ui.measure_all(parse(["--seconds", "1.5", "--rate", "100",
+                                          "--concurrency", "8"]))
+    assert results.frames > 0
+    assert results.cluster_tab.fps > 0 and results.keyspace_tab.fps > 0
+    assert results.sampled > 0 and len(results.latencies) > 0
+    assert results.with_ui.rate > 0 and all(f.rate > 0 for f in results.bare)
+
+    lines = bench_ui.report(results).splitlines()
+    assert lines[0].split() == ["figure", "measured", "target", "met?"]
+    assert set(lines[1]) == {"-"}
+    assert [name(line) for line in lines[2:]] == ROWS
+    assert {name(line) for line in lines[2:]
+            if line.rstrip().endswith((" met", " MISSED"))} == TARGETED
+
+    assert children() == before
+    assert not [t.name for t in ours() - threads]
