@@ -14,7 +14,7 @@ import sys
 from typing import Callable, Sequence
 
 from . import (
-    bench_cluster, bench_kv, bench_sim, cmd_check, cmd_demo, cmd_node, cmd_serve,
+    bench_cluster, bench_kv, bench_sim, bench_ui, cmd_check, cmd_demo, cmd_node, cmd_serve,
     cmd_snapshot, cmd_ui, cmd_up, lessons, torture,
 )
 
@@ -34,6 +34,7 @@ def _register_bench(subparsers) -> None:
     bench_sim.register(targets)
     bench_kv.register(targets)
     bench_cluster.register(targets)
+    bench_ui.register(targets)
 
 
 SUBCOMMANDS: list[Callable] = [cmd_check.register, cmd_node.register, cmd_up.register,

@@ -54,6 +54,8 @@ class RaftvizApp(App):
         self.controls = Controls(self)
         self.play_timer: Timer | None = None
         self.history_of: tuple = ()
+        self.last_note = ""
+        self.last_capabilities: frozenset = frozenset()
         if theme:
             self.theme = theme
 
@@ -101,6 +103,14 @@ class RaftvizApp(App):
         for widget in self.query(".view-part"):
             widget.cluster = view
         self.refresh_history(view)
+        if view.note and view.note != self.last_note:
+            # A driver's own news (a live membership change finishing, a violation
+            # reached while replaying) reaches the note line too.
+            self.last_note = view.note
+            self.show_note(view.note)
+        if view.capabilities != self.last_capabilities:
+            self.last_capabilities = view.capabilities
+            self.refresh_bindings()   # e.g. a frozen live cluster gains a manual clock
 
     def refresh_history(self, view: o.ClusterView) -> None:
         """Re-read the selected key's history only when the keyspace moved."""
@@ -108,9 +118,11 @@ class RaftvizApp(App):
         if key is None or self.history_of == (key, view.keyspace_node, view.revision,
                                               view.compact_revision):
             return
+        widgets = self.query(KeyHistory)
+        if not widgets:
+            return   # the screen is being torn down (a late key selection while quitting)
         self.history_of = (key, view.keyspace_node, view.revision, view.compact_revision)
-        widget = self.query_one(KeyHistory)
-        widget.key, widget.history = key, self.session.key_history(key)
+        widgets.first().key, widgets.first().history = key, self.session.key_history(key)
 
     def show_note(self, text: str, error: bool = False) -> None:
         bar = self.query_one(NoteBar)

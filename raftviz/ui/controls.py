@@ -124,7 +124,9 @@ class Controls:
     # -- time --
 
     def do_play(self) -> None:
-        if self.session.has(Cap.MANUAL_CLOCK):
+        # A live cluster's clock is its own: space freezes and unfreezes it (while frozen
+        # it offers a manual clock, but playing that would only be a slower live run).
+        if self.session.view().clock != "live" and self.session.has(Cap.MANUAL_CLOCK):
             self.app.set_playing(not self.session.playing)
         else:
             self.do_freeze_world()

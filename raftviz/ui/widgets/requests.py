@@ -64,13 +64,17 @@ class ClientPanel(Vertical):
             return
         self.post_message(ClientLine(line))
 
+    def pending_hint(self) -> str:
+        if self.app.session.view().clock == "live":
+            return ": answered once it commits"
+        return ": answered once it commits (t, s or space moves time)"
+
     def sent(self, result: ClientResult) -> None:
         """The app's report of what became of the last line."""
         log = self.query_one(RichLog)
         if result.status == "pending":
             self.pending[result.request_id] = result.node
-            hint = "" if self.hinted else ": answered once it commits (t, s or space " \
-                                          "moves time)"
+            hint = "" if self.hinted else self.pending_hint()
             self.hinted = True
             log.write(Text(f"  … {result.request_id} → node {result.node}{hint}", style="dim"))
         else:

@@ -69,7 +69,7 @@ class MessageTable(DataTable):
         super().__init__(cursor_type="row", **kwargs)
 
     def on_mount(self) -> None:
-        for label, key, width in (("#", "id", 5), ("lands", "when", 7),
+        for label, key, width in (("#", "id", 8), ("lands", "when", 7),
                                   ("message", "type", 17), ("term", "term", 4),
                                   ("details", "details", None)):
             self.add_column(label, key=key, width=width)
