@@ -10,6 +10,7 @@ transfer leadership, crash. JSON over gRPC's generic handlers keeps it free of a
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -71,6 +72,7 @@ def observe(s: EtcdServer) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=4096)
 def entry_view(e: Entry) -> dict:
     """One log entry as the UI shows it: what it carries in words, and for a client
     request its request id (hex), so a request can be followed through the log."""
