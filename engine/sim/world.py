@@ -129,10 +129,19 @@ class World:
 
     def run(self, until: int | None = None) -> RunResult | None:
         """Run to the end, or only up to time `until`: the result once the run is over."""
+        return self._run(until, MAX_EVENTS)
+
+    def run_events(self, count: int) -> RunResult | None:
+        """Run at most `count` more events, so a replay can stop after any single one:
+        the result once the run is over, else None. Call it only while not `finished()`."""
+        return self._run(None, self.events + count)
+
+    def _run(self, until: int | None, pause_at: int) -> RunResult | None:
         try:
-            self._loop(until)
-            if until is not None and not self.finished():
-                self.now = max(self.now, until)
+            self._loop(until, pause_at)
+            if not self.finished():       # paused at `until` or at event `pause_at`
+                if until is not None:
+                    self.now = max(self.now, until)
                 return None
             violation = None
         except InvariantViolated as v:
@@ -147,11 +156,11 @@ class World:
     def finished(self) -> bool:
         return self.stopped or not self.queue
 
-    def _loop(self, until: int | None) -> None:
+    def _loop(self, until: int | None, pause_at: int) -> None:
         queue, handlers, codes = self.queue, self.handlers, EVENT_CODES
         recent, text = self.recent, self.text
         limit = until if until is not None else 1 << 62
-        while queue and not self.stopped and queue[0][0] <= limit:
+        while queue and not self.stopped and queue[0][0] <= limit and self.events < pause_at:
             t, _, ev = heappop(queue)
             self.now = t
             self.events += 1
