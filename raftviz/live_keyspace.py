@@ -10,6 +10,7 @@ backend) says which node to read and at which revision it stands.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,6 +26,7 @@ from .live_watch import read_history
 KEYS_SHOWN = 300
 LEASES_SHOWN = 50
 REFRESH_S = 1.0
+MIN_GAP_S = 0.25       # at most four keyspace reads a second, however busy the cluster
 READ_TIMEOUT_S = 2.0
 
 
@@ -48,6 +50,7 @@ class KeyspaceCache(threading.Thread):
         self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
         self.histories: dict[str, tuple[int, tuple[KeyRevision, ...]]] = {}
         self.wanted: str | None = None
+        self.leases_read = 0.0
 
     def poke(self) -> None:
         self.wake.set()
@@ -64,9 +67,11 @@ class KeyspaceCache(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             self.wake.wait(REFRESH_S)
-            self.wake.clear()
-            if self.stop.is_set():
+            # Reading the whole keyspace costs the member real work: a busy cluster
+            # would be asked many times a second, so reads are spaced out.
+            if self.stop.wait(MIN_GAP_S):
                 return
+            self.wake.clear()
             target = self.target()
             if target is not None and self._refresh(target):
                 self.changed()
@@ -76,7 +81,8 @@ class KeyspaceCache(threading.Thread):
         try:
             if (t.node, t.revision) != self.read_at:
                 changed |= self._read_keys(t)
-            if t.leader_url:
+            if t.leader_url and time.monotonic() - self.leases_read >= REFRESH_S:
+                self.leases_read = time.monotonic()
                 changed |= self._read_leases(t.leader_url)
             if self.wanted is not None:
                 changed |= self._read_history(t, self.wanted)
