@@ -23,23 +23,46 @@ def add_ui_flags(parser: argparse.ArgumentParser) -> None:
                     help="open the simulation at this event (with --sim)")
     ui.add_argument("--scenario", metavar="FILE",
                     help="replay a saved session file (with --sim)")
-    ui.add_argument("--nodes", type=int_in_range(1, 7), default=3,
-                    help="cluster size, 1 to 7 (default 3)")
+    ui.add_argument("--check-seed", type=int_in_range(0), metavar="S",
+                    help="replay seed S of `raftviz check` (with --sim): the checker's own "
+                         "run, event by event; --at opens it at an event")
+    ui.add_argument("--planted-bug", action="store_true",
+                    help="with --check-seed: the run `raftviz check --planted-bug` makes")
+    ui.add_argument("--nodes", type=int_in_range(1, 9), default=3,
+                    help="cluster size: 1 to 7 live, up to 9 when replaying a check "
+                         "(default 3)")
     ui.add_argument("--data-dir", metavar="DIR",
                     help="keep the live cluster's data here instead of a temporary dir")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    sim_only = [flag for flag, value in (("--at", args.at), ("--scenario", args.scenario))
+    sim_only = [flag for flag, value in (("--at", args.at), ("--scenario", args.scenario),
+                                         ("--check-seed", args.check_seed),
+                                         ("--planted-bug", args.planted_bug or None))
                 if value is not None]
     if sim_only and not args.sim:
         print(f"raftviz: error: {sim_only[0]} needs --sim", file=sys.stderr)
         return 2
     if args.sim:
         return _run_sim(args)
+    if args.nodes > 7:
+        print("raftviz: error: a live cluster has 1 to 7 nodes", file=sys.stderr)
+        return 2
     from .live_app import run_live   # the live cluster's imports are only needed here
     return run_live(nodes=args.nodes, data_dir=args.data_dir)
+
+
+def _run_check_replay(args: argparse.Namespace) -> int:
+    """The very run `raftviz check` made for one seed, event by event."""
+    if args.scenario is not None:
+        print("raftviz: error: --scenario and --check-seed do not go together",
+              file=sys.stderr)
+        return 2
+    from engine.sim.check_backend import CheckReplay
+    from .ui.app import run_backend
+    run_backend(CheckReplay.opened_at(args.check_seed, args.nodes, args.at, args.planted_bug))
+    return 0
 
 
 def register_attach(sub) -> None:
@@ -57,6 +80,8 @@ def _run_attach(args: argparse.Namespace) -> int:
 
 
 def _run_sim(args: argparse.Namespace) -> int:
+    if args.check_seed is not None:
+        return _run_check_replay(args)
     from .ui.app import run_sim
     try:
         run_sim(seed=args.seed, nodes=args.nodes, at_event=args.at, scenario=args.scenario)

@@ -23,8 +23,20 @@ def test_sim_flags_reach_the_simulator(monkeypatch):
     assert seen == {"seed": 7, "nodes": 5, "at_event": 12, "scenario": None}
 
 
+def test_check_seed_replays_the_checkers_run(monkeypatch):
+    import engine.sim.check_backend as cb
+    seen = {}
+    monkeypatch.setattr(cb.CheckReplay, "opened_at",
+                        classmethod(lambda cls, *a: seen.setdefault("args", a)))
+    monkeypatch.setattr(raftviz.ui.app, "run_backend", lambda backend: None)
+    assert main(["--sim", "--check-seed", "5", "--nodes", "9", "--at", "40",
+                 "--planted-bug"]) == 0
+    assert seen["args"] == (5, 9, 40, True)
+
+
 def test_bad_ui_flags_are_one_line(capsys):
-    assert main(["--nodes", "8"]) == 2
+    assert main(["--nodes", "8"]) == 2                 # live clusters stop at 7
     assert main(["--sim", "--seed", "x"]) == 2
+    assert main(["--check-seed", "3"]) == 2            # needs --sim
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all(line.startswith("raftviz: error: ") for line in err)
+    assert len(err) == 3 and all(line.startswith("raftviz: error: ") for line in err)

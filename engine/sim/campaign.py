@@ -74,6 +74,12 @@ def repro_command(seed: int, nodes: int, planted_bug: bool = False) -> str:
     return f"raftviz check --seeds 1 --start-seed {seed} --nodes {nodes}{extra}"
 
 
+def ui_command(seed: int, nodes: int, event: int, planted_bug: bool = False) -> str:
+    """The UI on this very run, opened at the event where the invariant broke."""
+    extra = " --planted-bug" if planted_bug else ""
+    return f"raftviz --sim --check-seed {seed} --nodes {nodes} --at {event}{extra}"
+
+
 def format_report(result: RunResult) -> str:
     v = result.violation
     assert v is not None
@@ -86,4 +92,7 @@ def format_report(result: RunResult) -> str:
     ]
     lines += [f"    {line}" for line in v.recent]
     lines.append(f"  reproduce: {repro_command(p.seed, p.nodes, p.unsafe_commit_old_terms)}")
+    # The world stops at the event that broke the invariant, so the count is that event.
+    lines.append("  open it in the UI: "
+                 f"{ui_command(p.seed, p.nodes, result.events, p.unsafe_commit_old_terms)}")
     return "\n".join(lines)

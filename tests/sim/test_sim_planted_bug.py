@@ -35,5 +35,7 @@ def test_the_report_names_seed_invariant_events_and_the_command():
     assert "UNSAFE-COMMIT-OLD-TERMS" in report
     assert sum(1 for line in lines if line.startswith("    t=")) == 20
     assert any(" deliver " in line and "Msg" in line for line in lines)
-    assert lines[-1] == (f"  reproduce: raftviz check --seeds 1 --start-seed "
+    assert lines[-2] == (f"  reproduce: raftviz check --seeds 1 --start-seed "
                          f"{FIRST_FAILING_SEED[3]} --nodes 3 --planted-bug")
+    assert lines[-1] == (f"  open it in the UI: raftviz --sim --check-seed "
+                         f"{FIRST_FAILING_SEED[3]} --nodes 3 --at {result.events} --planted-bug")
