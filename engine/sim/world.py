@@ -63,6 +63,8 @@ class RunResult:
 
 
 class World:
+    workload_class = Workload       # the clients; the keyspace world (kv_world.py) brings its own
+
     def __init__(self, params: SimParams, text_trace: bool = False) -> None:
         self.params = params
         master = random.Random(params.seed)
@@ -82,7 +84,7 @@ class World:
         for node in self.nodes[1:]:
             node.on_apply = self.checker.on_apply
         self.network = Network(params, streams[1])
-        self.workload = Workload(self, streams[2])
+        self.workload = self.workload_class(self, streams[2])
         self.nemesis = Nemesis(self, streams[3])
         self.recent: deque = deque(maxlen=RECENT)
         self.text: list[str] | None = [] if text_trace else None
