@@ -31,7 +31,7 @@ from engine import observe as o
 from engine.observe import Cap, ClientResult, ClusterView, CommandRefused, MessageView
 from engine.runtime.control import ControlClient
 from engine.sim.ui_client import ClientError, parse_client_line
-from engine.sim.ui_keyspace import describe_span
+from engine.kv.describe import describe_span
 
 from . import live_commands, live_views
 from .live_client import Channels, Requests, Sender, path_of, split_endpoint

@@ -21,7 +21,7 @@ from engine import kv
 from engine.observe import RequestTrace
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from engine.sim.ui_client import ClientError, ClientOp
-from engine.sim.ui_keyspace import show
+from engine.kv.describe import show
 
 from .live_observe import target
 

@@ -18,7 +18,7 @@ import grpc
 
 from engine.observe import KeyRevision, KeyView, LeaseView
 from engine.runtime.proto import rpc_pb2
-from engine.sim.ui_keyspace import show
+from engine.kv.describe import show
 
 from .live_client import Channels
 from .live_watch import read_history

@@ -22,7 +22,7 @@ import grpc
 from engine.observe import KeyRevision, WatchEventView, WatchView
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from engine.sim.ui_client import WatchSpec
-from engine.sim.ui_keyspace import show
+from engine.kv.describe import show
 
 from .live_client import Requests
 

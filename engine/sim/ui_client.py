@@ -19,7 +19,7 @@ from engine.kv import (
     RangeRequest, RangeResponse, Request, RequestOp, Response, TxnRequest, TxnResponse,
     prefix_range_end,
 )
-from .ui_keyspace import show
+from engine.kv.describe import show
 
 
 class ClientError(Exception):

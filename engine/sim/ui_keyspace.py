@@ -14,10 +14,9 @@ from functools import lru_cache
 from typing import Protocol
 
 from engine.kv import (
-    CompactionRequest, DeleteRangeRequest, KVConfig, KVError, KVStore, LeaseGrantRequest,
-    LeaseRevokeRequest, PutRequest, RangeRequest, Request, Response, TxnRequest,
-    decode_request, encode_request, prefix_range_end,
+    KVConfig, KVError, KVStore, Request, Response, decode_request, encode_request,
 )
+from engine.kv.describe import describe_request, show
 from engine.raft import ConfChange, ConfChangeType, Entry, EntryType
 
 _HEAD = struct.Struct(">BQ")
@@ -43,40 +42,6 @@ def unwrap(data: bytes) -> tuple[int, Request] | None:
 
 def request_name(request_id: int) -> str:
     return f"r{request_id}"
-
-
-def show(data: bytes) -> str:
-    return data.decode("utf-8", errors="backslashreplace")
-
-
-def describe_span(key: bytes, range_end: bytes) -> str:
-    if not range_end:
-        return show(key)
-    if range_end == b"\0":
-        return f"{show(key)}.."
-    if range_end == prefix_range_end(key):
-        return f"{show(key)}*"
-    return f"[{show(key)}, {show(range_end)})"
-
-
-def describe_request(req: Request) -> str:
-    """A short line for a request, as the log view shows it."""
-    if isinstance(req, PutRequest):
-        lease = f" lease {req.lease:x}" if req.lease else ""
-        return f"put {show(req.key)}={show(req.value)}{lease}"
-    if isinstance(req, DeleteRangeRequest):
-        return f"del {describe_span(req.key, req.range_end)}"
-    if isinstance(req, TxnRequest):
-        return f"txn if×{len(req.compare)} then×{len(req.success)} else×{len(req.failure)}"
-    if isinstance(req, RangeRequest):
-        return f"get {describe_span(req.key, req.range_end)}"
-    if isinstance(req, CompactionRequest):
-        return f"compact {req.revision}"
-    if isinstance(req, LeaseGrantRequest):
-        return f"lease grant {req.id:x} {req.ttl}s"
-    if isinstance(req, LeaseRevokeRequest):
-        return f"lease revoke {req.id:x}"
-    return type(req).__name__
 
 
 _CONF_WORDS = {

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from engine.kv import Event, EventType, Request, WatchResponse
+from engine.kv.describe import show
 from engine.observe import NodeTime, RequestTrace, WatchEventView, WatchView
 
-from .ui_keyspace import request_name, show
+from .ui_keyspace import request_name
 
 TRACES_KEPT = 200
 WATCH_EVENTS_KEPT = 12

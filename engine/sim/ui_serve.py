@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.kv import ErrorKind, KVError, LeaseGrantRequest
+from engine.kv.describe import describe_span
 from engine.observe import CommandRefused
 from engine.raft import ProposalDropped
 
 from .ui_client import ClientError, ClientOp, format_error, parse_client_line
-from .ui_keyspace import describe_span, wrap
+from .ui_keyspace import wrap
 from .ui_requests import Trace
 from .ui_world import World
 

@@ -9,6 +9,7 @@ there is none, the running node that has applied the most.
 from __future__ import annotations
 
 from engine.kv import KeyValue, KVError, RangeRequest
+from engine.kv.describe import show
 from engine.observe import (
     EntryView, KeyRevision, KeyView, LeaseView, LogView, MessageView, NetworkView,
     NodeView, ProgressView,
@@ -16,7 +17,7 @@ from engine.observe import (
 from engine.raft import Entry, MessageType
 from engine.raft.describe import describe_message
 
-from .ui_keyspace import describe_entry, show
+from .ui_keyspace import describe_entry
 from .ui_net import Flight
 from .ui_world import World
 
