@@ -66,3 +66,24 @@ async def test_leader_crash_elects_a_new_one_and_keeps_acknowledged_writes(tmp_p
         await new.linearizable_barrier()
         assert new.kv.range(RangeRequest(b"x")).kvs[0].value == b"1"
         n.cancel_scope.cancel()
+
+
+async def test_lagging_member_catches_up_from_a_snapshot(tmp_path):
+    c = LiveCluster(tmp_path, snapshot_count=10)
+    async with trio.open_nursery() as n:
+        await c.start_all(n)
+        leader = await c.wait_leader()
+        victim = next(name for name, s in c.servers.items() if s is not leader)
+        await c.crash(victim)
+        for i in range(60):
+            await leader.propose(PutRequest(b"s%02d" % i, b"v"))
+        # The leader snapshotted and compacted its log past what the victim holds.
+        assert leader.storage.snapshot().metadata.index > 20
+        assert leader.storage.first_index() > 2
+        restarted = await c.start(n, victim)
+        with trio.fail_after(10):
+            while restarted.kv.range(RangeRequest(b"s", b"t")).count < 60:
+                await trio.sleep(0.01)
+        assert restarted.storage.snapshot().metadata.index > 0   # installed, not replayed
+        assert restarted.membership.members.keys() == leader.membership.members.keys()
+        n.cancel_scope.cancel()
