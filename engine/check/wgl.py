@@ -153,6 +153,9 @@ class _Search:
         the others? Then it was a dead end, and this, with fewer ops left to help, is too."""
         optional = placed & ~self.must
         seen = self.memo.setdefault((placed & self.must, state), [])
+        # Scanning `seen` is work too: counting it keeps the budget a bound on time even
+        # when many unanswered ops make these lists long.
+        self.steps += len(seen)
         if any(other & ~optional == 0 for other in seen):
             return True
         seen.append(optional)

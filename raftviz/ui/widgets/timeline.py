@@ -135,8 +135,15 @@ class Timeline(Widget):
         with VerticalScroll():
             yield TimelineBody()
 
+    def on_mount(self) -> None:
+        if self.cluster is not None:
+            self.watch_cluster(self.cluster)   # a view set before the parts were composed
+
     def watch_cluster(self, view: ClusterView | None) -> None:
-        scroller = self.query_one(VerticalScroll)
+        scrollers = self.query(VerticalScroll)
+        if not scrollers:
+            return   # not composed yet: on_mount catches up
+        scroller = scrollers.first()
         if scroller.size.height:
             self.sticky = scroller.scroll_y >= scroller.max_scroll_y - 1
         self.query_one(LaneHeader).cluster = view
