@@ -22,6 +22,7 @@ from .kv_verify import verify
 from .kv_workload import show_stamp
 from .kv_world import KVWorld
 from .params import TICK, SimParams, derive_params
+from .campaign import CampaignResult
 from .world import RunResult
 
 SHOWN_PER_CHECKER = 2        # findings of one checker printed per report
@@ -48,20 +49,10 @@ class KVRunResult:
 
 
 @dataclass
-class KVCampaignResult:
-    seeds: int = 0
-    events: int = 0
+class KVCampaignResult(CampaignResult):
+    """The raft campaign's tally (seeds, events, failures, trace) plus the checkers'."""
     histories: int = 0
     violations: int = 0
-    failures: list[KVRunResult] = field(default_factory=list)
-    digests: list[str] = field(default_factory=list)
-
-    @property
-    def trace(self) -> str:
-        h = hashlib.blake2b(digest_size=8)
-        for d in self.digests:
-            h.update(d.encode())
-        return h.hexdigest()
 
 
 def kv_params(seed: int, nodes: int, bug: PlantedBug | None = None,
