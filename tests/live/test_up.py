@@ -15,12 +15,14 @@ from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 
 
 def start_up(data_dir, *extra):
+    # stderr to a file: a pipe nobody reads could fill up and stall `up`'s status lines.
+    err = open(data_dir / "up.stderr", "a")
     p = subprocess.Popen([sys.executable, "-m", "raftviz", "up", "--data-dir", str(data_dir),
                           "--heartbeat-interval", "20", "--election-timeout", "200", *extra],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdout=subprocess.PIPE, stderr=err, text=True,
                          start_new_session=True)
     line = p.stdout.readline()
-    assert line.startswith("endpoints: "), (line, p.stderr.read() if p.poll() else "")
+    assert line.startswith("endpoints: "), (line, (data_dir / "up.stderr").read_text())
     return p, line.split(" ", 1)[1].strip().split(",")
 
 
@@ -49,7 +51,7 @@ def test_recovers_the_same_cluster_after_kill_9_of_every_process(tmp_path):
         assert r.count == 20 and r.header.revision == 21
     finally:
         p.send_signal(signal.SIGINT)             # Ctrl-C stops every member cleanly
-        assert p.wait(15) == 0
+        assert p.wait(30) == 0, (tmp_path / "up.stderr").read_text()
 
 
 @pytest.mark.parametrize("args, message", [
