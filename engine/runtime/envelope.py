@@ -82,3 +82,9 @@ class Waiters:
 
     def forget(self, request_id: int) -> None:
         self.pending.pop(request_id, None)
+
+    def fail_all(self, error: BaseException) -> None:
+        """The member is stopping: nobody will apply what these wait for."""
+        pending, self.pending = self.pending, {}
+        for w in pending.values():
+            w.set(None, error)

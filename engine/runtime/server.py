@@ -152,6 +152,9 @@ class EtcdServer(MembershipMixin):
                 task_status.started(self)
         finally:
             self.stopped = True
+            # Threads waiting on proposals would otherwise sit out their whole timeout
+            # and hold up the process's exit.
+            self.waiters.fail_all(err.stopped())
             self.storage.close()
             self.backend.close()
 
