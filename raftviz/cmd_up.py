@@ -167,7 +167,15 @@ def watch_status(layout: Layout, procs) -> None:
         time.sleep(1)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
+    # Ctrl-C and SIGTERM both stop the cluster, even when started from a shell or a CI
+    # job that had SIGINT ignored (background jobs inherit that).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     if not 1 <= args.nodes <= 7:
         print("raftviz up: --nodes must be between 1 and 7", file=sys.stderr)
         return 2
