@@ -97,7 +97,8 @@ class RaftvizApp(App):
     # -- keeping the screen current --
 
     def refresh_view(self) -> None:
-        if not self.session.dirty:
+        # A tick of the refresh timer can land while shutdown is pruning the widgets.
+        if not self.is_running or not self.session.dirty:
             return
         view = self.session.view()
         for widget in self.query(".view-part"):

@@ -21,7 +21,7 @@ from raftviz.ui.widgets.nodes import NodeCard
 from raftviz.ui.widgets.requests import ClientPanel, TraceView
 from raftviz.ui.widgets.timeline import TimelineBody
 
-from .ui_helpers import client, drive, settle, view
+from .ui_helpers import client, drive, elected_app, settle, view
 
 
 def note(app: RaftvizApp) -> str:
@@ -524,3 +524,33 @@ def test_module_entry_point_passes_its_options(monkeypatch):
     monkeypatch.setattr(entry, "run_sim", lambda *args, **kw: seen.update(args=args, kw=kw))
     entry.main(["--seed", "7", "--nodes", "5", "--at", "40", "--light"])
     assert seen["args"] == (7, 5, 40, None) and seen["kw"] == {"theme": "textual-light"}
+
+
+def test_a_refresh_during_shutdown_leaves_the_pruned_widgets_alone():
+    """The refresh timer may fire while shutdown is removing widgets bottom-up."""
+    from textual.widgets import Static
+
+    from raftviz.ui.widgets.keyspace import KeyTable
+    app = elected_app()
+    errors = []
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            close_all = app._close_all
+
+            async def pruning_then_refreshing() -> None:
+                table = app.query_one(KeyTable)
+                await table.query_one(Static).remove()
+                table.set_reactive(KeyTable.cluster, None)   # so the next view is news
+                app.session.mark_dirty()
+                try:
+                    app.refresh_view()
+                except Exception as exc:    # noqa: BLE001 - the test reports it below
+                    errors.append(exc)
+                await close_all()
+
+            app._close_all = pruning_then_refreshing
+
+    asyncio.run(main())
+    assert errors == []
