@@ -2,7 +2,8 @@
 
 The disk is a MemoryStorage holding exactly what was synced; a Ready's writes reach it in
 `persist()`, so a driver that models a slow disk can crash a node between taking a Ready and
-persisting it, losing those unsynced writes as a real process would. The state machine is a
+persisting it, losing those unsynced writes as a real process would, or tearing them
+(`persist_torn()`: the power failed halfway through the write). The state machine is a
 hash chain over applied entries (plus an optional application, such as the keyspace, fed
 the same entries): two nodes that applied the same sequence have the same digest.
 """
@@ -34,6 +35,14 @@ class Application(Protocol):
     def apply(self, entry: Entry) -> None: ...
     def snapshot(self) -> bytes: ...
     def restore(self, data: bytes) -> None: ...
+
+
+def can_tear(rd: Ready, disk: MemoryStorage) -> bool:
+    """Whether a crash may leave part of `rd`'s write on `disk`: a write of entries with no
+    snapshot, in the term the disk's hard state already holds (a torn write never reaches
+    its hard state, and a log must not hold entries of a term its hard state lacks)."""
+    return bool(rd.entries) and rd.snapshot is None and \
+        (rd.hard_state is None or rd.hard_state.term == disk.hard_state.term)
 
 
 @dataclass
@@ -116,6 +125,14 @@ class SimNode:
         self.disk.append(rd.entries)
         if rd.hard_state is not None:
             self.disk.set_hard_state(rd.hard_state)
+
+    def persist_torn(self, rd: Ready, kept: int) -> None:
+        """The power failed while `rd` was being written: its first `kept` entries reached
+        the disk whole; the record being written then was torn, and the WAL's checksum
+        cuts it off at restart; nothing after it (the hard state comes last) was written.
+        Only for a write that `can_tear`."""
+        assert can_tear(rd, self.disk) and 0 <= kept <= len(rd.entries)
+        self.disk.append(list(rd.entries[:kept]))
 
     def apply(self, rd: Ready) -> None:
         """Apply the snapshot and committed entries, then advance the RawNode."""

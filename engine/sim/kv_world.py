@@ -21,7 +21,7 @@ import random
 from engine.kv import KVConfig, min_lease_ttl
 from engine.raft import Message, MessageType, StateType
 
-from .host import SimNode
+from .host import SimNode, can_tear
 from .kv_app import Decoded, KVAppFactory
 from .kv_params import KVParams, PlantedBug
 from .kv_workload import KVWorkload
@@ -102,15 +102,12 @@ class KVWorld(World):
         super()._on_message(m)
 
     def crash(self, node_id: int) -> None:
-        rd, disk = self.inflight[node_id], self.nodes[node_id].disk
-        if rd is not None and rd.entries and rd.snapshot is None and \
-                (rd.hard_state is None or rd.hard_state.term == disk.hard_state.term) and \
+        rd, node = self.inflight[node_id], self.nodes[node_id]
+        if rd is not None and can_tear(rd, node.disk) and \
                 self.torn_rng.random() < self.kv_params.torn_write_rate:
             # A torn write: part of the unsynced batch made it to the disk, never its hard
-            # state (the WAL writes it last). Batches that change the term are left whole,
-            # so a log never holds entries of a term its hard state has not reached.
-            kept = self.torn_rng.randint(1, len(rd.entries))
-            disk.append(rd.entries[:kept])
+            # state (the WAL writes it last).
+            node.persist_torn(rd, self.torn_rng.randint(1, len(rd.entries)))
             self.torn_writes += 1
         super().crash(node_id)
 
