@@ -89,6 +89,7 @@ class NodeView:
     revision: int = 0       # this member's keyspace revision
     db_size: int = 0        # bytes the database file takes
     db_in_use: int = 0      # bytes of it holding live data
+    alarms: tuple[str, ...] = ()   # alarm types this member's keyspace has raised (NOSPACE)
 
     @property
     def is_leader(self) -> bool:
@@ -211,6 +212,13 @@ class LeaseView:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmView:
+    """A raised alarm, as `etcdctl alarm list` shows it: which member raised which alarm."""
+    member: int
+    alarm: str              # NOSPACE | CORRUPT
+
+
+@dataclass(frozen=True, slots=True)
 class NodeTime:
     node: int
     time: int
@@ -276,6 +284,7 @@ class ClusterView:
     note: str = ""                      # what the last command did, in a sentence
     seed: int | None = None
     paused: bool = False
+    alarms: tuple[AlarmView, ...] = ()  # raised alarms, as the keyspace node knows them
 
     def node(self, node_id: int) -> NodeView | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -310,7 +319,7 @@ CLIENT_HELP = """commands (etcdctl-like; start with @N to send to node N):
   txn CMP [&& CMP] then OP [; OP] [else OP [; OP]]   e.g. txn mod(a) = 0 then put a 1
   watch KEY [END] [--prefix] [--rev=N] [--prev-kv]    unwatch ID
   lease grant TTL | revoke ID | keep-alive ID | timetolive ID [--keys] | list
-  compact REV"""
+  compact REV    alarm list | disarm"""
 
 
 # --- commands ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from .lesson_conditions import (
 )
 from .lesson_expect import parse_condition
 
-CLIENT_VERBS = ("put", "get", "del", "delete", "txn", "watch", "unwatch", "lease", "compact")
+CLIENT_VERBS = ("put", "get", "del", "delete", "txn", "watch", "unwatch", "lease", "compact",
+                "alarm")
 WAIT_TICKS = 60          # a client request times out after 50 ticks, so it is answered by then
 RUN_UNTIL_TICKS = 200
 STEP_UNTIL_STEPS = 2000
@@ -153,7 +154,7 @@ def _check_client(line: str) -> None:
         raise ActionError("a client request is missing after `send` or `@N`")
     verb, args = words[0].lower(), [w for w in words[1:] if not w.startswith("--")]
     need = {"put": 2, "get": 1, "del": 1, "delete": 1, "watch": 1, "unwatch": 1,
-            "lease": 1, "compact": 1, "txn": 3}.get(verb)
+            "lease": 1, "compact": 1, "txn": 3, "alarm": 1}.get(verb)
     if need is None:
         raise ActionError(f"unknown client command {words[0]!r}; the client knows "
                           f"{', '.join(CLIENT_VERBS)}")
@@ -165,6 +166,9 @@ def _check_client(line: str) -> None:
                                            "list"):
         raise ActionError(f"unknown lease command {args[0]!r}; use grant, revoke, "
                           f"keep-alive, timetolive or list")
+    if verb == "alarm" and args[0] not in ("list", "disarm"):
+        raise ActionError(f"unknown alarm command {args[0]!r}; use alarm list or "
+                          f"alarm disarm")
 
 
 def _count_arg(low: list[str], default: int = 1) -> int:

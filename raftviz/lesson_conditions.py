@@ -129,7 +129,8 @@ _QUANTITIES: dict[tuple[str, ...], str] = {
     ("compact", "revision"): "compact_revision", ("compacted", "revision"): "compact_revision",
     ("db", "size"): "db_size", ("database", "size"): "db_size",
     ("db", "in", "use"): "db_in_use", ("database", "in", "use"): "db_in_use",
-    ("keys",): "keys", ("leases",): "leases", ("held", "messages"): "held",
+    ("keys",): "keys", ("leases",): "leases", ("alarms",): "alarms",
+    ("held", "messages"): "held",
     ("messages", "held"): "held", ("messages", "in", "flight"): "in_flight",
     ("time",): "time", ("unsynced", "entries"): "syncing", ("syncing",): "syncing",
 }
@@ -233,6 +234,7 @@ def cluster_quantity(view: ClusterView, quantity: str, kind: str = "") -> int:
     simple = {
         "revision": lambda: view.revision, "compact_revision": lambda: view.compact_revision,
         "keys": lambda: len(view.keyspace), "leases": lambda: len(view.leases),
+        "alarms": lambda: len(view.alarms),
         "time": lambda: view.time,
         "held": lambda: sum(1 for m in held if not kind or same_kind(m.type, kind)),
         "in_flight": lambda: sum(1 for m in view.messages

@@ -1,5 +1,5 @@
 """Reading any lesson expectation, and the ones about the keyspace: keys, reads, watches,
-leases and the answer to the last client request.
+leases, alarms and the answer to the last client request.
 
 `parse_condition(text)` is the one entry point: it tries each form in turn (the cluster
 forms live in lesson_conditions.py) and raises `ConditionError` with a sentence a teacher
@@ -12,8 +12,8 @@ from engine.observe import KeyView
 
 from .lesson_conditions import (
     KEY_FIELDS, OPS, Condition, ConditionError, Probe, Refs, Verdict, name_ref,
-    node_number, parse_compare, parse_leader, parse_members, parse_node_state,
-    split_words, take_op,
+    node_number, parse_compare, parse_leader, parse_members, parse_node_state, parse_scope,
+    running, split_words, take_op,
 )
 
 
@@ -26,7 +26,7 @@ def parse_condition(text: str) -> Condition:
     if low[0] == "not" and len(words) > 1:
         return Not(text, parse_condition(text.split(None, 1)[1]))
     for form in (parse_leader, parse_node_state, parse_members, _parse_key, _parse_read,
-                 _parse_watch, _parse_lease, _parse_answer):
+                 _parse_watch, _parse_lease, _parse_alarm, _parse_answer):
         condition = form(text, words, low)
         if condition is not None:
             return condition
@@ -281,6 +281,53 @@ def _parse_lease(text: str, words: list[str], low: list[str]) -> Condition | Non
         return LeaseState(text, name, True, _count(text, rest[1:]))
     raise ConditionError(f"cannot read {text!r}; write e.g. lease {name} expired, "
                          f"lease {name} is alive or lease {name} remaining >= 3")
+
+
+# --- alarms -----------------------------------------------------------------------------
+
+ALARM_TYPES = ("NOSPACE", "CORRUPT")
+_RAISED = {("is", "raised"): True, ("is", "active"): True, ("is", "not", "raised"): False,
+           ("is", "not", "active"): False, ("is", "cleared"): False,
+           ("is", "disarmed"): False}
+
+
+class AlarmRaised(Condition):
+    """`alarm NOSPACE is raised`: by any member, as the keyspace node (or the node named, or
+    every running node) knows it."""
+
+    def __init__(self, text: str, alarm: str, raised: bool, node: int, every: bool) -> None:
+        self.text, self.alarm, self.raised = text, alarm, raised
+        self.node, self.every = node, every
+        self.refs = Refs(nodes=(node,) if node else ())
+
+    def evaluate(self, probe: Probe) -> Verdict:
+        view = probe.view()
+        if not (self.node or self.every):
+            members = [a.member for a in view.alarms if a.alarm == self.alarm]
+            shown = ", ".join(f"raised by member {m}" for m in members) or "not raised"
+            return Verdict(bool(members) == self.raised, f"{self.alarm}: {shown}")
+        nodes = [view.node(self.node)] if self.node else running(view)
+        if None in nodes or not nodes:
+            return Verdict(False, f"there is no node {self.node}" if self.node else
+                           "no node is running")
+        have = [(n.id, self.alarm in n.alarms) for n in nodes]
+        shown = ", ".join(f"node {i}: {'raised' if on else 'not raised'}" for i, on in have)
+        return Verdict(all(on == self.raised for _, on in have), f"{self.alarm}: {shown}")
+
+
+def _parse_alarm(text: str, words: list[str], low: list[str]) -> Condition | None:
+    if low[:1] != ["alarm"] or len(words) < 3:
+        return None
+    alarm = words[1].upper()
+    if alarm not in ALARM_TYPES:
+        raise ConditionError(f"{words[1]!r} is no alarm; etcd raises {' or '.join(ALARM_TYPES)}")
+    for phrase, raised in _RAISED.items():
+        if tuple(low[2:2 + len(phrase)]) == phrase:
+            node, every, rest = parse_scope(words[2 + len(phrase):])
+            if not rest:
+                return AlarmRaised(text, alarm, raised, node, every)
+    raise ConditionError(f"cannot read {text!r}; write e.g. alarm NOSPACE is raised, "
+                         f"alarm NOSPACE is cleared or alarm NOSPACE is raised on all nodes")
 
 
 # --- the answer to the last client request ----------------------------------------------

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .keys import prefix_range_end
 from .types import (
-    CompactionRequest, DeleteRangeRequest, LeaseGrantRequest, LeaseRevokeRequest, PutRequest,
-    RangeRequest, Request, TxnRequest,
+    AlarmAction, AlarmRequest, CompactionRequest, DeleteRangeRequest, LeaseGrantRequest,
+    LeaseRevokeRequest, PutRequest, RangeRequest, Request, TxnRequest,
 )
 
 
@@ -43,4 +43,13 @@ def describe_request(req: Request) -> str:
         return f"lease grant {req.id:x} {req.ttl}s"
     if isinstance(req, LeaseRevokeRequest):
         return f"lease revoke {req.id:x}"
+    if isinstance(req, AlarmRequest):
+        return _describe_alarm(req)
     return type(req).__name__
+
+
+def _describe_alarm(req: AlarmRequest) -> str:
+    if req.action is AlarmAction.GET:
+        return "alarm list"
+    verb = "raise" if req.action is AlarmAction.ACTIVATE else "disarm"
+    return f"alarm {verb} {req.alarm.name} member {req.member_id}"

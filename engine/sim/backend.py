@@ -59,7 +59,8 @@ class SimBackend:
             keyspace=keys, keyspace_node=node_id, revision=revision,
             compact_revision=compact, watches=w.tracker.watch_views(),
             leases=ui_views.leases(w, node_id, keys), requests=w.tracker.trace_views(),
-            capabilities=self.capabilities, note=self.note, seed=self.seed)
+            capabilities=self.capabilities, note=self.note, seed=self.seed,
+            alarms=ui_views.alarms(w, node_id))
 
     def execute(self, command: o.Command) -> str:
         if isinstance(command, o.Undo):
@@ -74,7 +75,7 @@ class SimBackend:
         self.execute(o.Client(line, node))
         recorded = self.commands[self.cursor - 1]
         assert isinstance(recorded, o.Client)
-        trace = self.world.tracker.traces[self.world.tracker.next_id - 1]
+        trace = self.world.tracker.traces[self.world.last_client]
         return ClientResult(request_name(trace.id), recorded.node, trace.status,
                             trace.answer)
 

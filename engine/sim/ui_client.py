@@ -2,8 +2,9 @@
 
 `parse_client_line("put greeting hello")` gives a `ClientOp` saying what to do with it:
 propose a keyspace request through Raft, read locally (after ReadIndex unless
-`--consistency=s`), ask the leader's lessor, or open or cancel a watch. `format_response`
-prints a keyspace response the way etcdctl prints it, so answers look familiar.
+`--consistency=s`), ask the leader's lessor, open or cancel a watch, list alarms or disarm
+them. `format_response` prints a keyspace response the way etcdctl prints it, so answers
+look familiar.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import shlex
 from dataclasses import dataclass
 
 from engine.kv import (
-    ALL_KEYS_END, CompactionRequest, CompactionResponse, Compare, CompareResult,
-    CompareTarget, DeleteRangeRequest, DeleteRangeResponse, KVError, LeaseGrantRequest,
-    LeaseGrantResponse, LeaseRevokeRequest, LeaseRevokeResponse, PutRequest, PutResponse,
-    RangeRequest, RangeResponse, Request, RequestOp, Response, TxnRequest, TxnResponse,
+    ALL_KEYS_END, AlarmAction, AlarmRequest, AlarmResponse, CompactionRequest,
+    CompactionResponse, Compare, CompareResult, CompareTarget, DeleteRangeRequest,
+    DeleteRangeResponse, KVError, LeaseGrantRequest, LeaseGrantResponse, LeaseRevokeRequest,
+    LeaseRevokeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, Request,
+    RequestOp, Response, TxnRequest, TxnResponse,
     prefix_range_end,
 )
 from engine.kv.describe import show
+
+
+NO_ALARMS = "(no alarms)"
 
 
 class ClientError(Exception):
@@ -36,7 +41,8 @@ class WatchSpec:
 
 @dataclass(frozen=True, slots=True)
 class ClientOp:
-    kind: str                        # write | read | watch | unwatch | keepalive | ttl | leases
+    kind: str                        # write | read | watch | unwatch | keepalive | ttl |
+                                     # leases | alarm | disarm
     request: Request | None = None
     serializable: bool = False
     watch: WatchSpec | None = None
@@ -153,6 +159,15 @@ def _lease(args: list[str], opts: dict[str, str]) -> ClientOp:
     raise ClientError(f"unknown lease command {verb!r}")
 
 
+def _alarm(args: list[str], opts: dict[str, str]) -> ClientOp:
+    _need(args, 1, "alarm list | disarm")
+    if args[0] == "list":
+        return ClientOp("alarm", AlarmRequest(AlarmAction.GET))
+    if args[0] == "disarm":
+        return ClientOp("disarm")
+    raise ClientError(f"unknown alarm command {args[0]!r}; use alarm list or alarm disarm")
+
+
 _TARGETS = {"value": CompareTarget.VALUE, "version": CompareTarget.VERSION,
             "create": CompareTarget.CREATE, "mod": CompareTarget.MOD,
             "lease": CompareTarget.LEASE}
@@ -198,7 +213,8 @@ def _ops(text: str) -> tuple[RequestOp, ...]:
 
 
 _PARSERS = {"put": _put, "get": _get, "del": _del, "delete": _del, "compact": _compact,
-            "watch": _watch, "unwatch": _unwatch, "lease": _lease, "txn": _txn}
+            "watch": _watch, "unwatch": _unwatch, "lease": _lease, "txn": _txn,
+            "alarm": _alarm}
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -230,6 +246,9 @@ def format_response(response: Response, request: Request | None = None) -> str:
     if isinstance(response, LeaseRevokeResponse):
         lease = f" {request.id:x}" if isinstance(request, LeaseRevokeRequest) else ""
         return f"lease{lease} revoked"
+    if isinstance(response, AlarmResponse):
+        return "\n".join(f"memberID:{m.member_id} alarm:{m.alarm.name}"
+                         for m in response.alarms) or NO_ALARMS
     return type(response).__name__
 
 

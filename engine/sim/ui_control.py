@@ -311,6 +311,7 @@ def _client(world: World, cmd: o.Client) -> tuple[str, o.Command]:
     line, node = split_endpoint(cmd.line, cmd.node)
     node = choose_node(world, node)
     trace = serve(world, line, node)
+    world.last_client = trace.id
     state = "answered" if trace.status != "pending" else "in progress"
     return (f"r{trace.id} `{line}` sent to node {node}: {state}.",
             o.Client(line, node))

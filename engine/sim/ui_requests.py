@@ -4,7 +4,8 @@ A request gets an id (r1, r2, ...) when a client sends it. From then on the worl
 what happens to it: which node appended its entry and when, when each node saw it
 committed and applied it, which revision it produced and which watch events it fired; the
 node that took the request answers with the result of its own apply. Reads wait for their
-ReadIndex; requests that find no way through time out as etcd's do. Watches live on one
+ReadIndex; requests that find no way through time out as etcd's do. A request made of
+several proposals (`alarm disarm`) is answered once all its parts are. Watches live on one
 node's keyspace and die with it.
 """
 
@@ -18,6 +19,7 @@ from engine.kv import Event, EventType, Request, WatchResponse
 from engine.kv.describe import show
 from engine.observe import NodeTime, RequestTrace, WatchEventView, WatchView
 
+from .ui_client import NO_ALARMS
 from .ui_keyspace import request_name
 
 TRACES_KEPT = 200
@@ -44,6 +46,7 @@ class Trace:
     revision: int = 0
     watch_events: list[str] = field(default_factory=list)
     finished_at: int | None = None
+    parts: tuple[int, ...] = ()            # the requests whose answers make this one's
 
     def finish(self, now: int, answer: str, ok: bool = True) -> None:
         if self.status == "pending":
@@ -87,6 +90,7 @@ class Tracker:
         self.by_revision: dict[int, int] = {}          # revision -> request that made it
         self.watches: dict[int, Watch] = {}
         self.next_watch = 1
+        self.groups: set[int] = set()                  # pending requests made of parts
 
     # -- requests --
 
@@ -134,6 +138,7 @@ class Tracker:
             self.by_revision[revision] = request_id
         if node == trace.node:
             trace.finish(now, answer, ok)
+            self.join(now)
 
     def overwritten(self, node: int, index: int, now: int) -> None:
         """`node` applied index `index`: its own requests below that never made it."""
@@ -142,6 +147,7 @@ class Tracker:
                     and 0 < trace.index <= index and node not in trace.applied):
                 trace.finish(now, "Error: etcdserver: leader changed (the entry was "
                              "replaced by a new leader's log; retry)", ok=False)
+        self.join(now)
 
     def waiting_reads(self, node: int, applied: int) -> list[Trace]:
         return [t for t in self.traces.values()
@@ -160,6 +166,29 @@ class Tracker:
         for trace in self.traces.values():
             if trace.status == "pending" and now - trace.proposed_at >= REQUEST_TIMEOUT_MS:
                 trace.finish(now, "Error: etcdserver: request timed out", ok=False)
+        self.join(now)
+
+    # -- requests made of several proposals --
+
+    def group(self, trace: Trace, parts: list[Trace], now: int) -> None:
+        """`trace` is answered once every one of `parts` is: with their answers, or with
+        the first error among them."""
+        trace.parts = tuple(p.id for p in parts)
+        self.groups.add(trace.id)
+        self.join(now)
+
+    def join(self, now: int) -> None:
+        for trace_id in sorted(self.groups):
+            trace = self.traces.get(trace_id)
+            parts = [p for p in map(self.traces.get, trace.parts) if p] if trace else []
+            if trace is None or trace.status != "pending":
+                self.groups.discard(trace_id)
+            elif all(p.status != "pending" for p in parts):
+                failed = next((p for p in parts if p.status == "failed"), None)
+                answers = [p.answer for p in parts if p.answer != NO_ALARMS]
+                trace.finish(now, failed.answer if failed else "\n".join(answers) or
+                             NO_ALARMS, ok=failed is None)
+                self.groups.discard(trace_id)
 
     # -- watches --
 

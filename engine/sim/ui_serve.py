@@ -6,18 +6,27 @@ answered when that member applies them. Linearizable reads ask for a ReadIndex f
 serializable reads (`--consistency=s`) answer at once from the member's own keyspace.
 Lease keep-alives and time-to-live questions go to the leader's lessor. Watches open on
 the member's keyspace and fill in as it applies the log.
+
+The storage quota is checked before proposing, against the member's database file (only a
+defragmentation shrinks it): a write that does not fit is refused with etcd's NO_SPACE
+error and the member raises the NOSPACE alarm through the log. Alarm requests go through
+the log too, as in etcd 3.4; `alarm disarm` lists the member's alarms and proposes one
+deactivation per alarm, as etcdctl does, and is answered when all of them are.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.kv import ErrorKind, KVError, LeaseGrantRequest
+from engine.kv import (
+    AlarmAction, AlarmRequest, AlarmType, ErrorKind, KVError, LeaseGrantRequest, Request,
+    request_cost,
+)
 from engine.kv.describe import describe_span
 from engine.observe import CommandRefused
 from engine.raft import ProposalDropped
 
-from .ui_client import ClientError, ClientOp, format_error, parse_client_line
+from .ui_client import NO_ALARMS, ClientError, ClientOp, format_error, parse_client_line
 from .ui_keyspace import wrap
 from .ui_requests import Trace
 from .ui_world import World
@@ -65,19 +74,50 @@ def _write(world: World, line: str, node: int, op: ClientOp) -> Trace:
     if isinstance(request, LeaseGrantRequest) and not request.id:
         request = replace(request, id=world.lease_rng.randrange(0x1000_0000, 0xFFFF_FFFF))
     trace = world.tracker.start(line, node, world.time, "log", request)
-    store = world.store(node)
     try:
-        store.validate(request)
-        if not store.quota_available(request):
+        world.store(node).validate(request)
+        if not fits_quota(world, node, request):
             raise KVError(ErrorKind.NO_SPACE)   # etcd refuses before proposing
     except KVError as exc:
         trace.finish(world.time, format_error(exc), ok=False)
+        if exc.kind is ErrorKind.NO_SPACE:
+            _sound_nospace(world, node)
         return trace
     try:
         world.nodes[node].rawnode.propose(wrap(trace.id, request))
     except ProposalDropped:
         trace.finish(world.time, NO_LEADER, ok=False)
         return trace
+    world.settle(node)
+    return trace
+
+
+def fits_quota(world: World, node: int, request: Request) -> bool:
+    """etcd's check before proposing: what the request may add still fits in the quota
+    beside the member's database file (data no longer in use counts until a defrag)."""
+    cost = request_cost(request)
+    return cost == 0 or world.db_size[node] + cost < world.kv_config.quota_backend_bytes
+
+
+def _sound_nospace(world: World, node: int) -> None:
+    """Raise the member's NOSPACE alarm, unless it already knows that alarm is raised."""
+    raised = world.store(node).alarms(AlarmType.NOSPACE)
+    if all(alarm.member_id != node for alarm in raised):
+        world.raise_nospace(node)
+        world.settle(node)
+
+
+def _disarm(world: World, line: str, node: int, op: ClientOp) -> Trace:
+    """`alarm disarm`: one deactivation per alarm the member knows of, through the log;
+    the client's request is answered once every one of them is."""
+    parts = [world.propose_internal(node, f"alarm disarm {a.alarm.name} member {a.member_id}",
+                                    AlarmRequest(AlarmAction.DEACTIVATE, a.member_id, a.alarm))
+             for a in world.store(node).alarms()]
+    trace = world.tracker.start(line, node, world.time, "log")
+    if not parts:
+        trace.finish(world.time, NO_ALARMS)
+        return trace
+    world.tracker.group(trace, parts, world.time)
     world.settle(node)
     return trace
 
@@ -153,4 +193,5 @@ def _lease_answer(store, op: ClientOp, now: float) -> str:
 
 
 _HANDLERS = {"write": _write, "read": _read, "watch": _watch, "unwatch": _unwatch,
-             "keepalive": _leader_side, "ttl": _leader_side, "leases": _leader_side}
+             "keepalive": _leader_side, "ttl": _leader_side, "leases": _leader_side,
+             "alarm": _write, "disarm": _disarm}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from engine.kv import KeyValue, KVError, RangeRequest
 from engine.kv.describe import show
 from engine.observe import (
-    EntryView, KeyRevision, KeyView, LeaseView, LogView, MessageView, NetworkView,
+    AlarmView, EntryView, KeyRevision, KeyView, LeaseView, LogView, MessageView, NetworkView,
     NodeView, ProgressView,
 )
 from engine.raft import Entry, MessageType
@@ -46,7 +46,8 @@ def node_view(world: World, node_id: int) -> NodeView:
         removed=removed, lead_transferee=st.lead_transferee, progress=progress,
         clock_rate=world.clocks[node_id].rate,
         syncing=len(pending[0].entries) if pending else 0, revision=store.current_revision,
-        db_size=world.db_size[node_id], db_in_use=store.size_bytes)
+        db_size=world.db_size[node_id], db_in_use=store.size_bytes,
+        alarms=tuple(sorted({a.alarm.name for a in store.alarms()})))
 
 
 def _down_node_view(world: World, node_id: int, removed: bool) -> NodeView:
@@ -128,6 +129,13 @@ def keyspace(world: World, node_id: int) -> tuple[tuple[KeyView, ...], int, int]
     store = world.store(node_id)
     kvs = store.range(RangeRequest(b"\0", b"\0")).kvs
     return tuple(map(_key_view, kvs)), store.current_revision, store.compact_revision
+
+
+def alarms(world: World, node_id: int) -> tuple[AlarmView, ...]:
+    """The raised alarms as `node_id`'s keyspace knows them (`etcdctl alarm list`)."""
+    if not node_id:
+        return ()
+    return tuple(AlarmView(a.member_id, a.alarm.name) for a in world.store(node_id).alarms())
 
 
 def leases(world: World, node_id: int, keys: tuple[KeyView, ...]) -> tuple[LeaseView, ...]:

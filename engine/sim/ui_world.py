@@ -5,8 +5,9 @@ Nothing happens unless asked. The next event is always the earliest of: a messag
 after it was taken; only then are its messages sent and its entries applied), or a node's
 tick (each node ticks every 100 ms of its own clock, which may run fast or slow). `step()`
 runs one event, `tick()` runs everything up to the next 100 ms boundary. The keyspace runs
-on every node (`KeyspaceApp`); its results flow into the request tracker. A world is plain
-data, so `copy.deepcopy` of it is a checkpoint.
+on every node (`KeyspaceApp`); its results flow into the request tracker. A member whose
+write is refused for lack of space raises the NOSPACE alarm through the log, as etcd does.
+A world is plain data, so `copy.deepcopy` of it is a checkpoint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from engine.kv import KVConfig, KVError, LeaseGrantResponse, LeaseRevokeRequest, Request, Response
+from engine.kv import (
+    AlarmAction, AlarmRequest, AlarmType, ErrorKind, KVConfig, KVError, LeaseGrantResponse,
+    LeaseRevokeRequest, Request, Response,
+)
 from engine.observe import CommandRefused, MessageStatus
 from engine.raft import Entry, Message, MessageType, ProposalDropped, Ready, StateType
 from engine.raft.describe import describe_message
@@ -74,6 +78,10 @@ class World:
         self.syncing: dict[int, tuple[Ready, int]] = {}
         self.db_size: dict[int, int] = {}
         self.lease_ttls: dict[int, int] = {}
+        self.nospace_due: set[int] = set()       # members to raise NOSPACE after applying
+        self.applied_high: dict[int, int] = {}   # highest index a member ever applied (a
+                                                 # restart re-applies the log from the start)
+        self.last_client = 0                     # the trace of the last client line
         ids = tuple(range(1, nodes + 1))
         for node_id in ids:
             self.add_node(node_id, ids, ())
@@ -259,6 +267,10 @@ class World:
         self.tracker.overwritten(node_id, n.applied, self.time)
         self.serve_reads(node_id)
         self.db_size[node_id] = max(self.db_size[node_id], store.size_bytes)
+        self.applied_high[node_id] = max(self.applied_high.get(node_id, 0), n.applied)
+        if node_id in self.nospace_due:
+            self.nospace_due.discard(node_id)
+            self.raise_nospace(node_id)
         cs = n.conf_state()
         if node_id not in cs.voters and node_id not in cs.learners and cs.voters:
             self.removed.add(node_id)
@@ -293,20 +305,37 @@ class World:
             return   # replayed after a restart: applied before
         if isinstance(response, LeaseGrantResponse):
             self.lease_ttls[response.id] = response.ttl
+        if error is not None and error.kind is ErrorKind.NO_SPACE and \
+                entry.index > self.applied_high.get(node, 0) and \
+                not self.store(node).alarms(AlarmType.NOSPACE):
+            self.nospace_due.add(node)   # etcd: an entry refused for space raises the alarm
         revision = self.store(node).current_revision
         made = revision if revision != rev_before else 0
         answer = format_error(error) if error else format_response(response, request)
         self.tracker.applied(node, request_id, entry.index, entry.term, self.time, made,
                              answer, ok=error is None)
 
-    # -- the leader's lease clock --
+    # -- requests a member makes by itself --
+
+    def propose_internal(self, node_id: int, line: str, request: Request) -> Trace:
+        """Propose a request the member makes itself (no client), followed like any other."""
+        trace = self.tracker.start(line, node_id, self.time, "log", request)
+        try:
+            self.nodes[node_id].rawnode.propose(wrap(trace.id, request))
+        except ProposalDropped:
+            trace.finish(self.time, "Error: etcdserver: no leader", ok=False)
+        return trace
 
     def expire_leases(self, node_id: int) -> None:
-        n = self.nodes[node_id]
+        """The leader's lease clock: it revokes expired leases through the log."""
         for lease_id in self.store(node_id).expired_leases(self.clocks[node_id].seconds()):
-            trace = self.tracker.start(f"lease revoke {lease_id:x}  (expired)", node_id,
-                                       self.time, "log", LeaseRevokeRequest(lease_id))
-            try:
-                n.rawnode.propose(wrap(trace.id, LeaseRevokeRequest(lease_id)))
-            except ProposalDropped:
-                trace.finish(self.time, "Error: etcdserver: no leader", ok=False)
+            self.propose_internal(node_id, f"lease revoke {lease_id:x}  (expired)",
+                                  LeaseRevokeRequest(lease_id))
+
+    def raise_nospace(self, node_id: int) -> None:
+        """The member raises the NOSPACE alarm through the log, so every member learns it
+        (and refuses writes that would grow the store until someone disarms it)."""
+        if self.live(node_id):
+            self.propose_internal(node_id, "alarm raise NOSPACE  (quota)",
+                                  AlarmRequest(AlarmAction.ACTIVATE, node_id,
+                                               AlarmType.NOSPACE))
