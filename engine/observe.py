@@ -47,6 +47,8 @@ class MessageStatus(enum.Enum):
 class CrashMode(enum.Enum):
     KEEP_DISK = "keep-disk"          # the process dies; everything it wrote survives
     LOSE_UNSYNCED = "lose-unsynced"  # power loss: writes still waiting for fsync are gone
+    TORN = "torn"                    # power loss mid-write: the last WAL record is half
+                                     # written, and cut off (checksum) at restart
     WIPE = "wipe"                    # the machine is replaced: the disk is blank
 
 

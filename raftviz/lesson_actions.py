@@ -236,13 +236,14 @@ def _cut(text, words, low) -> Action:
 
 def _crash(text, words, low) -> Action:
     if len(words) not in (2, 3):
-        raise ActionError("write e.g. crash 2, crash 2 lose-unsynced or crash leader wipe")
+        raise ActionError("write e.g. crash 2, crash 2 lose-unsynced, crash 2 torn or "
+                          "crash leader wipe")
     ref = _node_ref(words[1])
     modes = {m.value: m for m in CrashMode}
     mode = modes.get(low[2]) if len(low) == 3 else CrashMode.KEEP_DISK
     if mode is None:
-        raise ActionError(f"unknown crash mode {words[2]!r}; use keep-disk, lose-unsynced "
-                          f"or wipe")
+        raise ActionError(f"unknown crash mode {words[2]!r}; use "
+                          f"{', '.join(m.value for m in CrashMode)}")
     return _command(text, lambda r: o.Crash(_resolve(r, ref), mode), (ref,))
 
 

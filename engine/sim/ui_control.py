@@ -151,6 +151,8 @@ def _crash(world: World, cmd: o.Crash) -> tuple[str, o.Command]:
     unsynced = len(pending[0].entries) if pending else 0
     if pending and cmd.mode is CrashMode.KEEP_DISK:
         world.persist(cmd.node, pending[0])
+    torn = world.persist_torn(cmd.node, pending[0]) \
+        if pending and cmd.mode is CrashMode.TORN else None
     world.tracker.node_down(cmd.node, world.time)
     world.paused.discard(cmd.node)
     if cmd.mode is CrashMode.WIPE:
@@ -158,7 +160,24 @@ def _crash(world: World, cmd: o.Crash) -> tuple[str, o.Command]:
         world.db_size[cmd.node] = 0
     else:
         n.crash()
+    if cmd.mode is CrashMode.TORN:
+        return _torn_note(cmd.node, unsynced, pending is not None, torn), cmd
     return _crash_note(cmd, unsynced, pending is not None), cmd
+
+
+def _torn_note(node: int, unsynced: int, pending: bool, torn: int | None) -> str:
+    who = f"Node {node}"
+    if not pending:
+        return (f"{who} lost power, but no write was in progress: its disk is intact "
+                f"(slow the disk to cut the power halfway through a write).")
+    if torn is None:
+        return (f"{who} lost power in the middle of a write that cannot be kept in part "
+                f"(it changes the term or holds a snapshot, or has no entries): it is lost "
+                f"whole, like an unsynced write. Nothing in it was promised yet.")
+    return (f"{who} lost power halfway through writing {unsynced} entries: "
+            f"{unsynced - 1} reached the disk whole, the last record (entry {torn}) is "
+            f"torn. At restart the WAL's checksum exposes it and it is cut off. None of "
+            f"them was answered or sent yet: a node does both only after its fsync.")
 
 
 def _crash_note(cmd: o.Crash, unsynced: int, pending: bool) -> str:
@@ -186,8 +205,12 @@ def _restart(world: World, cmd: o.Restart) -> tuple[str, o.Command]:
     world.clocks[cmd.node].rebase(world.time)
     world.settle(cmd.node)
     disk = n.disk
+    torn = world.torn.pop(cmd.node, None)
+    repair = "" if torn is None else (
+        f" Its WAL ended in a torn record (entry {torn}, half written when the power "
+        f"failed): the checksum did not match, so the record was cut off.")
     return (f"Node {cmd.node} restarted from its disk: term {disk.hard_state.term}, "
-            f"log up to {disk.last_index()}, commit {disk.hard_state.commit}.", cmd)
+            f"log up to {disk.last_index()}, commit {disk.hard_state.commit}.{repair}", cmd)
 
 
 def _pause_node(world: World, cmd: o.PauseNode) -> tuple[str, o.Command]:

@@ -23,7 +23,7 @@ from engine.observe import CommandRefused, MessageStatus
 from engine.raft import Entry, Message, MessageType, ProposalDropped, Ready, StateType
 from engine.raft.describe import describe_message
 
-from .host import NodeParams, SimNode
+from .host import NodeParams, SimNode, can_tear
 from .ui_client import format_error, format_response
 from .ui_keyspace import KeyspaceApp, KeyspaceFactory, unwrap, wrap
 from .ui_net import Flight, Wire
@@ -78,6 +78,7 @@ class World:
         self.syncing: dict[int, tuple[Ready, int]] = {}
         self.db_size: dict[int, int] = {}
         self.lease_ttls: dict[int, int] = {}
+        self.torn: dict[int, int] = {}           # node -> index of the entry a crash tore
         self.nospace_due: set[int] = set()       # members to raise NOSPACE after applying
         self.applied_high: dict[int, int] = {}   # highest index a member ever applied (a
                                                  # restart re-applies the log from the start)
@@ -240,7 +241,23 @@ class World:
 
     def persist(self, node_id: int, rd: Ready) -> None:
         self.nodes[node_id].persist(rd)
-        for e in rd.entries:
+        self.appended(node_id, rd.entries)
+
+    def persist_torn(self, node_id: int, rd: Ready) -> int | None:
+        """The power fails while `rd` is being written: every entry but the last reaches
+        the disk; the last record is torn (its checksum will not match at restart). The
+        torn entry's index, or None if the write cannot be torn and is lost whole."""
+        n = self.nodes[node_id]
+        if not can_tear(rd, n.disk):
+            return None
+        kept = len(rd.entries) - 1
+        n.persist_torn(rd, kept)
+        self.appended(node_id, rd.entries[:kept])
+        self.torn[node_id] = rd.entries[-1].index
+        return self.torn[node_id]
+
+    def appended(self, node_id: int, entries) -> None:
+        for e in entries:
             carried = unwrap(e.data)
             if carried is not None:
                 self.tracker.appended(node_id, carried[0], e.index, e.term, self.time)

@@ -21,6 +21,8 @@ def mutated(name: str, old: str, new: str):
 
 
 @pytest.mark.parametrize("name, old, new, failing", [
+    # a power cut that loses the whole write leaves node 3 one entry shorter
+    ("wal-recovery", "crash 3 torn", "crash 3 lose-unsynced", "last index on node 3 is 6"),
     # without disarming, the alarm keeps refusing writes
     ("quota", "do: alarm disarm\n", "do: alarm list\n", "alarm NOSPACE is cleared"),
 ])

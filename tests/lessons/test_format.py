@@ -66,6 +66,7 @@ def test_lesson_names():
     ("partition 1, 2 | 3", o.Partition.groups((1, 2), (3,))),
     ("cut 1->2", o.Partition(((1, 2),))), ("cut 3<->1", o.Partition(((3, 1), (1, 3)))),
     ("heal", o.Heal()), ("crash 2 wipe", o.Crash(2, o.CrashMode.WIPE)),
+    ("crash 3 torn", o.Crash(3, o.CrashMode.TORN)),
     ("restart 2", o.Restart(2)), ("pause node 3", o.PauseNode(3)),
     ("resume 3", o.PauseNode(3, False)), ("skew 2 250%", o.SkewClock(2, 250)),
     ("transfer leadership to 3", o.TransferLeader(3)), ("promote 4", o.Promote(4)),
@@ -95,7 +96,8 @@ def test_client_actions():
 
 @pytest.mark.parametrize("text, message", [
     ("fly 2", "unknown action 'fly'"), ("crash", "write e.g. crash 2"),
-    ("crash 2 melt", "unknown crash mode 'melt'"), ("partition 1 2", "groups separated by |"),
+    ("crash 2 melt", "unknown crash mode 'melt'; use keep-disk, lose-unsynced, torn, wipe"),
+    ("partition 1 2", "groups separated by |"),
     ("partition 1 | 1 2", "only one group"), ("hold maybe", "write `hold on`"),
     ("tick many", "not a count"), ("run until leader is within 5 ticks", "leader is 2"),
     ("remember the weather as w", "not something raftviz can measure"),
