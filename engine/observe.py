@@ -92,6 +92,8 @@ class NodeView:
     db_size: int = 0        # bytes the database file takes
     db_in_use: int = 0      # bytes of it holding live data
     alarms: tuple[str, ...] = ()   # alarm types this member's keyspace has raised (NOSPACE)
+    pre_vote: bool = True   # the Raft options the member started with
+    check_quorum: bool = True
 
     @property
     def is_leader(self) -> bool:
@@ -418,6 +420,15 @@ class Crash:
 
 
 @dataclass(frozen=True, slots=True)
+class SetRaftFlags:
+    """Switch PreVote or CheckQuorum (None: leave it). As etcd reads its flags at boot, each
+    node takes the new setting when it next starts: roll it out by restarting them."""
+    pre_vote: bool | None = None
+    check_quorum: bool | None = None
+    cap: ClassVar[Cap] = Cap.CRASH
+
+
+@dataclass(frozen=True, slots=True)
 class Restart:
     node: int
     cap: ClassVar[Cap] = Cap.CRASH
@@ -511,8 +522,8 @@ class GoTo:
 
 Command = Union[
     Tick, Step, PauseWorld, Hold, Deliver, DeliverAll, Drop, Partition, Heal, SetNetwork,
-    SetDisk, Crash, Restart, PauseNode, SkewClock, Campaign, TransferLeader, AddLearner,
-    Promote, RemoveMember, Snapshot, Compact, Defrag, Client, Undo, Redo, GoTo,
+    SetDisk, Crash, SetRaftFlags, Restart, PauseNode, SkewClock, Campaign, TransferLeader,
+    AddLearner, Promote, RemoveMember, Snapshot, Compact, Defrag, Client, Undo, Redo, GoTo,
 ]
 
 

@@ -2,7 +2,8 @@
 
 By default on a fresh live local cluster (real member processes); with `--sim` on the
 deterministic simulator, where time moves only when the user says so and every step can be
-undone, optionally opened at an event or from a saved scenario.
+undone, optionally opened at an event or from a saved scenario, or started without PreVote
+or CheckQuorum.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def add_ui_flags(parser: argparse.ArgumentParser) -> None:
                          "run, event by event; --at opens it at an event")
     ui.add_argument("--planted-bug", action="store_true",
                     help="with --check-seed: the run `raftviz check --planted-bug` makes")
+    ui.add_argument("--no-pre-vote", action="store_true",
+                    help="start the simulated nodes without PreVote (with --sim)")
+    ui.add_argument("--no-check-quorum", action="store_true",
+                    help="start the simulated nodes without CheckQuorum (with --sim)")
     ui.add_argument("--nodes", type=int_in_range(1, 9), default=3,
                     help="cluster size: 1 to 7 live, up to 9 when replaying a check "
                          "(default 3)")
@@ -39,7 +44,9 @@ def add_ui_flags(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     sim_only = [flag for flag, value in (("--at", args.at), ("--scenario", args.scenario),
                                          ("--check-seed", args.check_seed),
-                                         ("--planted-bug", args.planted_bug or None))
+                                         ("--planted-bug", args.planted_bug or None),
+                                         ("--no-pre-vote", args.no_pre_vote or None),
+                                         ("--no-check-quorum", args.no_check_quorum or None))
                 if value is not None]
     if sim_only and not args.sim:
         print(f"raftviz: error: {sim_only[0]} needs --sim", file=sys.stderr)
@@ -80,12 +87,35 @@ def _run_attach(args: argparse.Namespace) -> int:
 
 
 def _run_sim(args: argparse.Namespace) -> int:
+    options = [flag for flag, on in (("--no-pre-vote", args.no_pre_vote),
+                                     ("--no-check-quorum", args.no_check_quorum)) if on]
+    other = "--check-seed" if args.check_seed is not None else \
+        "--scenario" if args.scenario is not None else None
+    if options and other:
+        print(f"raftviz: error: {options[0]} and {other} do not go together (the run "
+              f"brings its own options)", file=sys.stderr)
+        return 2
     if args.check_seed is not None:
         return _run_check_replay(args)
-    from .ui.app import run_sim
     try:
-        run_sim(seed=args.seed, nodes=args.nodes, at_event=args.at, scenario=args.scenario)
+        if options:
+            from .ui.app import run_backend
+            run_backend(sim_backend(args))
+        else:
+            from .ui.app import run_sim
+            run_sim(seed=args.seed, nodes=args.nodes, at_event=args.at, scenario=args.scenario)
     except (OSError, ValueError) as e:
         print(f"raftviz: error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def sim_backend(args: argparse.Namespace):
+    """A fresh simulated cluster with the Raft options asked for, `--at` ticks along."""
+    from engine import observe as o
+    from engine.sim.backend import SimBackend
+    backend = SimBackend(args.nodes, args.seed, pre_vote=not args.no_pre_vote,
+                         check_quorum=not args.no_check_quorum)
+    for _ in range(args.at or 0):
+        backend.execute(o.Tick())
+    return backend

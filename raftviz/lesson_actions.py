@@ -247,6 +247,21 @@ def _crash(text, words, low) -> Action:
     return _command(text, lambda r: o.Crash(_resolve(r, ref), mode), (ref,))
 
 
+RAFT_FLAGS = {"pre-vote": "pre_vote", "prevote": "pre_vote", "check-quorum": "check_quorum",
+              "checkquorum": "check_quorum"}
+
+
+def _set(text, words, low) -> Action:
+    """`set pre-vote off`, `set check-quorum on`, or both at once."""
+    pairs = [w for w in " ".join(low[1:]).replace(",", " ").split() if w != "and"]
+    flags = dict(zip(pairs[::2], pairs[1::2]))
+    if not flags or len(pairs) % 2 or set(flags) - set(RAFT_FLAGS) or \
+            set(flags.values()) - {"on", "off"}:
+        raise ActionError("write e.g. set pre-vote off or set pre-vote on, check-quorum on")
+    values = {RAFT_FLAGS[name]: value == "on" for name, value in flags.items()}
+    return _command(text, lambda r: o.SetRaftFlags(**values))
+
+
 def _one_node(kind: Callable[[int], o.Command], allow_leader: bool = True):
     def parse(text, words, low) -> Action:
         rest = [w for w in words[1:] if w.lower() not in ("to", "node", "leadership")]
@@ -401,5 +416,5 @@ _PARSERS: dict[str, Callable[[str, list[str], list[str]], Action]] = {
     "remove": _one_node(o.RemoveMember), "snapshot": _one_node(o.Snapshot),
     "defrag": _one_node(o.Defrag), "network": _network, "disk": _disk,
     "deliver": _deliver, "drop": _deliver, "run until": _run_until,
-    "step until": _run_until, "remember": _remember,
+    "step until": _run_until, "remember": _remember, "set": _set,
 }

@@ -2,7 +2,7 @@
 
     # Leader election and terms          <- the title
     minutes: 8                           <- header fields
-    cluster: 3 nodes, seed 4
+    cluster: 3 nodes, seed 4             <- also: quota 1000 bytes, pre-vote off, ...
     Intro text...
     ## Who wins?                         <- each step starts with ##
     Narration (markdown)...
@@ -91,6 +91,8 @@ class Lesson:
     nodes: int = 3
     seed: int = 1
     quota: int | None = None
+    pre_vote: bool = True
+    check_quorum: bool = True
     intro: str = ""
     steps: list[Step] = field(default_factory=list)
 
@@ -269,18 +271,21 @@ class _Reader:
 
     def cluster(self, number: int, rest: str) -> None:
         for part in (p.strip().lower() for p in rest.split(",") if p.strip()):
-            m = re.fullmatch(r"(\d+)\s*nodes?|seed\s+(\d+)|quota\s+(\d+)\s*(bytes|kib|kb)?",
-                             part)
+            m = re.fullmatch(r"(\d+)\s*nodes?|seed\s+(\d+)|quota\s+(\d+)\s*(bytes|kib|kb)?"
+                             r"|(pre-?vote|check-?quorum)\s+(on|off)", part)
             if not m:
                 self.problem(number, f"cluster: cannot read {part!r}; write e.g. "
-                                     f"cluster: 3 nodes, seed 4")
+                                     f"cluster: 3 nodes, seed 4, pre-vote off")
             elif m.group(1):
                 self.nodes(number, int(m.group(1)))
             elif m.group(2):
                 self.lesson.seed = int(m.group(2))
-            else:
+            elif m.group(3):
                 unit = 1024 if m.group(4) in ("kib", "kb") else 1
                 self.lesson.quota = int(m.group(3)) * unit
+            else:
+                option = "pre_vote" if m.group(5).startswith("pre") else "check_quorum"
+                setattr(self.lesson, option, m.group(6) == "on")
 
     def nodes(self, number: int, count: int) -> None:
         if not 1 <= count <= MAX_NODES:

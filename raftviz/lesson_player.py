@@ -50,9 +50,11 @@ class Mark:
 
 def unsupported(lesson: Lesson) -> str | None:
     """Why this simulator cannot play the lesson, or None if it can."""
-    if lesson.quota is not None and \
-            "quota_bytes" not in inspect.signature(SimBackend).parameters:
+    takes = inspect.signature(SimBackend).parameters
+    if lesson.quota is not None and "quota_bytes" not in takes:
         return "it sets a storage quota, which this version of the simulator cannot do"
+    if not (lesson.pre_vote and lesson.check_quorum) and "pre_vote" not in takes:
+        return "it turns PreVote or CheckQuorum off, which this simulator cannot do"
     return None
 
 
@@ -60,9 +62,12 @@ def make_backend(lesson: Lesson) -> SimBackend:
     reason = unsupported(lesson)
     if reason:
         raise LessonError(f"lesson {lesson.name}: {reason}")
-    if lesson.quota is None:
-        return SimBackend(lesson.nodes, lesson.seed)
-    return SimBackend(lesson.nodes, lesson.seed, quota_bytes=lesson.quota)
+    options = {}
+    if lesson.quota is not None:
+        options["quota_bytes"] = lesson.quota
+    if not (lesson.pre_vote and lesson.check_quorum):
+        options.update(pre_vote=lesson.pre_vote, check_quorum=lesson.check_quorum)
+    return SimBackend(lesson.nodes, lesson.seed, **options)
 
 
 class Player:

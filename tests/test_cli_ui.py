@@ -40,3 +40,21 @@ def test_bad_ui_flags_are_one_line(capsys):
     assert main(["--check-seed", "3"]) == 2            # needs --sim
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(line.startswith("raftviz: error: ") for line in err)
+
+
+def test_sim_can_start_without_prevote_and_checkquorum(monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(raftviz.ui.app, "run_backend", seen.append)
+    assert main(["--sim", "--seed", "4", "--at", "3", "--no-pre-vote",
+                 "--no-check-quorum"]) == 0
+    backend = seen[0]
+    assert (backend.seed, backend.view().event) == (4, 3)
+    assert not any(n.pre_vote or n.check_quorum for n in backend.view().nodes)
+    assert main(["--sim", "--no-check-quorum"]) == 0
+    assert [(n.pre_vote, n.check_quorum) for n in seen[1].view().nodes] == [(True, False)] * 3
+    assert main(["--no-pre-vote"]) == 2                            # needs --sim
+    assert main(["--sim", "--no-pre-vote", "--scenario", "s.txt"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["raftviz: error: --no-pre-vote needs --sim",
+                   "raftviz: error: --no-pre-vote and --scenario do not go together (the "
+                   "run brings its own options)"]

@@ -5,7 +5,7 @@ only when a command says so, and every command is recorded. The record is the se
 undo, redo and "go to event N" rebuild the world from the seed by replaying it, starting
 from the nearest checkpoint (a deep copy taken every few commands), so any moment can be
 revisited exactly. Executing a new command after an undo forks: the redo tail is dropped.
-A session saves as a scenario file (seed, size, command lines) and loads back.
+A session saves as a scenario file (seed, size, options, command lines) and loads back.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ SIM_CAPABILITIES = frozenset(Cap) - {Cap.PAUSE_WORLD}
 
 
 class SimBackend:
-    def __init__(self, nodes: int = 3, seed: int = 1, quota_bytes: int | None = None) -> None:
-        """`quota_bytes` sets every member's storage quota (etcd's default: 2 GiB)."""
+    def __init__(self, nodes: int = 3, seed: int = 1, quota_bytes: int | None = None,
+                 pre_vote: bool = True, check_quorum: bool = True) -> None:
+        """`quota_bytes` sets every member's storage quota (etcd's default: 2 GiB);
+        `pre_vote` and `check_quorum` the Raft options the members start with."""
         self.seed, self.size, self.quota_bytes = seed, nodes, quota_bytes
+        self.pre_vote, self.check_quorum = pre_vote, check_quorum
         self.commands: list[o.Command] = []
         self.notes: list[str] = []
         self.cursor = 0
-        self.world = World(nodes, seed, quota_bytes)
+        self.world = World(nodes, seed, quota_bytes, pre_vote, check_quorum)
         self.checkpoints: dict[int, World] = {0: copy.deepcopy(self.world)}
         self.subscribers: list[Callable[[], None]] = []
 
@@ -162,7 +165,8 @@ class SimBackend:
 
     def scenario(self, upto: int | None = None) -> ui_script.Scenario:
         commands = self.commands if upto is None else self.commands[:upto]
-        return ui_script.Scenario(self.seed, self.size, tuple(commands), self.quota_bytes)
+        return ui_script.Scenario(self.seed, self.size, tuple(commands), self.quota_bytes,
+                                  self.pre_vote, self.check_quorum)
 
     def save(self, path: str | Path) -> str:
         ui_script.write_file(path, self.scenario())
@@ -172,7 +176,8 @@ class SimBackend:
     def from_scenario(cls, scenario: ui_script.Scenario, at: int | None = None) -> SimBackend:
         """A session holding the scenario's commands, opened at event `at` (default: the
         end); the rest stays available to redo."""
-        backend = cls(scenario.nodes, scenario.seed, scenario.quota_bytes)
+        backend = cls(scenario.nodes, scenario.seed, scenario.quota_bytes,
+                      scenario.pre_vote, scenario.check_quorum)
         for number, command in enumerate(scenario.commands, 1):
             try:
                 backend.execute(command)

@@ -213,6 +213,19 @@ def _restart(world: World, cmd: o.Restart) -> tuple[str, o.Command]:
             f"log up to {disk.last_index()}, commit {disk.hard_state.commit}.{repair}", cmd)
 
 
+def _set_raft_flags(world: World, cmd: o.SetRaftFlags) -> tuple[str, o.Command]:
+    if cmd.pre_vote is None and cmd.check_quorum is None:
+        raise CommandRefused("Say which option to set: PreVote, CheckQuorum or both.")
+    if cmd.pre_vote is not None:
+        world.params.pre_vote = cmd.pre_vote
+    if cmd.check_quorum is not None:
+        world.params.check_quorum = cmd.check_quorum
+    state = ", ".join(f"{name} {'on' if on else 'off'}" for name, on in (
+        ("PreVote", world.params.pre_vote), ("CheckQuorum", world.params.check_quorum)))
+    return (f"{state} from now on. Like etcd, each node reads these options when it "
+            f"starts: restart the nodes, one at a time, to roll the change out.", cmd)
+
+
 def _pause_node(world: World, cmd: o.PauseNode) -> tuple[str, o.Command]:
     world.running(cmd.node)
     if cmd.paused:
@@ -243,8 +256,10 @@ def _campaign(world: World, cmd: o.Campaign) -> tuple[str, o.Command]:
         raise CommandRefused(f"Node {cmd.node} is not a voter and cannot campaign.")
     n.rawnode.campaign()
     world.settle(cmd.node)
-    return (f"Node {cmd.node} campaigns, asking for pre-votes first; voters that still "
-            f"hear from a leader refuse.", cmd)
+    cfg = n.rawnode.raft.cfg
+    how = "asking for pre-votes first" if cfg.pre_vote else "raising its term at once"
+    lease = "; voters that still hear from a leader refuse" if cfg.check_quorum else ""
+    return f"Node {cmd.node} campaigns, {how}{lease}.", cmd
 
 
 def _snapshot(world: World, cmd: o.Snapshot) -> tuple[str, o.Command]:
@@ -351,7 +366,8 @@ _HANDLERS = {
     o.Tick: _tick, o.Step: _step, o.PauseWorld: _pause_world, o.Hold: _hold,
     o.Deliver: _deliver, o.DeliverAll: _deliver_all, o.Drop: _drop,
     o.Partition: _partition, o.Heal: _heal, o.SetNetwork: _set_network,
-    o.SetDisk: _set_disk, o.Crash: _crash, o.Restart: _restart, o.PauseNode: _pause_node,
+    o.SetDisk: _set_disk, o.Crash: _crash, o.SetRaftFlags: _set_raft_flags,
+    o.Restart: _restart, o.PauseNode: _pause_node,
     o.SkewClock: _skew, o.Campaign: _campaign, o.Snapshot: _snapshot, o.Defrag: _defrag,
     o.TransferLeader: _transfer, o.AddLearner: _add_learner, o.Promote: _promote,
     o.RemoveMember: _remove, o.Client: _client, o.Compact: _compact,

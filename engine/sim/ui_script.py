@@ -1,15 +1,17 @@
-"""Scenario files: a seed, a cluster size and the commands of a session, one per line.
+"""Scenario files: seed, size and options, then the commands of a session, one per line.
 
     # raftviz scenario
     seed 7
     nodes 3
     quota 1000000
+    pre-vote off
     tick 12
     hold on
     deliver 14
     client @1 put greeting hello
     partition 1>2 2>1
     crash 2 lose-unsynced
+    flags pre-vote on check-quorum on
 
 `command_line(cmd)` and `parse_command(line)` convert both ways; replaying the lines from
 the seed reproduces the session exactly. Undo, redo and go-to are moves in a session's
@@ -38,6 +40,8 @@ class Scenario:
     nodes: int
     commands: tuple[o.Command, ...]
     quota_bytes: int | None = None
+    pre_vote: bool = True
+    check_quorum: bool = True
 
 
 def _links(links: tuple[tuple[int, int], ...]) -> str:
@@ -66,6 +70,8 @@ def command_line(cmd: o.Command) -> str:
             return f"disk {ms}"
         case o.Crash(node, mode):
             return f"crash {node} {mode.value}"
+        case o.SetRaftFlags(pre_vote, check_quorum):
+            return _flags_line(pre_vote, check_quorum)
         case o.PauseNode(node, paused):
             return f"{'pause' if paused else 'resume'} {node}"
         case o.SkewClock(node, rate):
@@ -75,6 +81,21 @@ def command_line(cmd: o.Command) -> str:
         case o.Compact(revision):
             return f"compact {revision}"
     return _simple_line(cmd)
+
+
+def _flags_line(pre_vote: bool | None, check_quorum: bool | None) -> str:
+    words = [f"{name} {'on' if value else 'off'}"
+             for name, value in (("pre-vote", pre_vote), ("check-quorum", check_quorum))
+             if value is not None]
+    return " ".join(["flags"] + words)
+
+
+def _parse_flags(args: list[str]) -> o.SetRaftFlags:
+    pairs = dict(zip(args[::2], args[1::2]))
+    if not pairs or len(args) % 2 or set(pairs) - {"pre-vote", "check-quorum"}:
+        raise ValueError("flags takes pre-vote on|off and check-quorum on|off")
+    return o.SetRaftFlags(**{name.replace("-", "_"): _on_off(value)
+                             for name, value in pairs.items()})
 
 
 _SIMPLE = {o.Restart: "restart", o.Campaign: "campaign", o.TransferLeader: "transfer",
@@ -123,6 +144,8 @@ def _parse(name: str, args: list[str], line: str) -> o.Command:
     if name == "crash":
         return o.Crash(int(args[0]), CrashMode(args[1]) if len(args) > 1 else
                        CrashMode.KEEP_DISK)
+    if name == "flags":
+        return _parse_flags(args)
     if name in ("pause", "resume"):
         return o.PauseNode(ints[0], name == "pause")
     if name == "skew":
@@ -152,29 +175,38 @@ def dump(scenario: Scenario) -> str:
     lines = [HEADER, f"seed {scenario.seed}", f"nodes {scenario.nodes}"]
     if scenario.quota_bytes is not None:
         lines.append(f"quota {scenario.quota_bytes}")
+    lines += [f"{name} off" for name, on in (("pre-vote", scenario.pre_vote),
+                                               ("check-quorum", scenario.check_quorum))
+              if not on]
     lines += [command_line(c) for c in scenario.commands]
     return "\n".join(lines) + "\n"
 
 
 def load(text: str) -> Scenario:
-    seed, nodes, quota, commands = 1, 3, None, []
+    header: dict[str, int | bool] = {"seed": 1, "nodes": 3}
+    commands = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         word, _, rest = line.partition(" ")
         try:
-            if word == "seed":
-                seed = int(rest)
-            elif word == "nodes":
-                nodes = int(rest)
-            elif word == "quota":
-                quota = int(rest)
+            if word in ("seed", "nodes", "quota"):
+                header[word] = int(rest)
+            elif word in ("pre-vote", "check-quorum"):
+                header[word] = _on_off(rest)
             else:
                 commands.append(parse_command(line))
         except (ScriptError, ValueError) as exc:
             raise ScriptError(f"line {number}: {exc}") from None
-    return Scenario(seed, nodes, tuple(commands), quota)
+    return Scenario(header["seed"], header["nodes"], tuple(commands), header.get("quota"),
+                    header.get("pre-vote", True), header.get("check-quorum", True))
+
+
+def _on_off(word: str) -> bool:
+    if word.strip() not in ("on", "off"):
+        raise ValueError(f"write on or off, not {word.strip()!r}")
+    return word.strip() == "on"
 
 
 def read_file(path: str | Path) -> Scenario:

@@ -47,7 +47,13 @@ def node_view(world: World, node_id: int) -> NodeView:
         clock_rate=world.clocks[node_id].rate,
         syncing=len(pending[0].entries) if pending else 0, revision=store.current_revision,
         db_size=world.db_size[node_id], db_in_use=store.size_bytes,
-        alarms=tuple(sorted({a.alarm.name for a in store.alarms()})))
+        alarms=tuple(sorted({a.alarm.name for a in store.alarms()})), **_flags(world, node_id))
+
+
+def _flags(world: World, node_id: int) -> dict[str, bool]:
+    """The Raft options the node started with (a change waits for its next start)."""
+    cfg = world.nodes[node_id].rawnode.raft.cfg
+    return {"pre_vote": cfg.pre_vote, "check_quorum": cfg.check_quorum}
 
 
 def _down_node_view(world: World, node_id: int, removed: bool) -> NodeView:
@@ -58,7 +64,8 @@ def _down_node_view(world: World, node_id: int, removed: bool) -> NodeView:
         lead=0, commit=hs.commit, applied=0, first_index=disk.first_index(),
         last_index=disk.last_index(), snapshot_index=disk.snapshot().metadata.index,
         voter=node_id in cs.voters, learner=node_id in cs.learners, removed=removed,
-        clock_rate=world.clocks[node_id].rate, db_size=world.db_size[node_id])
+        clock_rate=world.clocks[node_id].rate, db_size=world.db_size[node_id],
+        **_flags(world, node_id))
 
 
 def entry_view(e: Entry) -> EntryView:

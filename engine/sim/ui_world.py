@@ -60,7 +60,8 @@ class Event:
 
 
 class World:
-    def __init__(self, nodes: int, seed: int, quota_bytes: int | None = None) -> None:
+    def __init__(self, nodes: int, seed: int, quota_bytes: int | None = None,
+                 pre_vote: bool = True, check_quorum: bool = True) -> None:
         if not 1 <= nodes <= 9:
             raise ValueError("a simulated cluster has 1 to 9 nodes")
         self.kv_config = KVConfig() if quota_bytes is None else \
@@ -69,7 +70,8 @@ class World:
         self.wire = Wire(random.Random(seed))
         self.lease_rng = random.Random(seed * 31 + 7)
         self.tracker = Tracker()
-        self.params = NodeParams(election_tick=ELECTION_TICK)
+        self.params = NodeParams(election_tick=ELECTION_TICK, pre_vote=pre_vote,
+                                 check_quorum=check_quorum)   # read by nodes as they start
         self.fsync_ms = 0
         self.nodes: dict[int, SimNode] = {}
         self.clocks: dict[int, Clock] = {}

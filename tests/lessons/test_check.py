@@ -105,7 +105,8 @@ def test_the_header(monkeypatch, capsys, tmp_path):
     assert check(monkeypatch, capsys, tmp_path, "", header=header)[1] == [
         "3: minutes: 'soon' is not a number of minutes (1 to 240)",
         "4: cluster: a simulated cluster has 1 to 9 nodes",
-        "4: cluster: cannot read 'seed x'; write e.g. cluster: 3 nodes, seed 4",
+        "4: cluster: cannot read 'seed x'; write e.g. cluster: 3 nodes, seed 4, "
+        "pre-vote off",
     ]
     assert check(monkeypatch, capsys, tmp_path, "", header="## One\nText.\n")[1] == [
         "1: the lesson needs a # title before its first step",
