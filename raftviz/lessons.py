@@ -1,7 +1,10 @@
 """`raftviz lesson list | run | check`: finding lessons and the command line around them.
 
 Lessons are `*.lesson` files in the project's lessons/ directory, or in a teacher's own
-(`--lessons DIR`). A lesson is named by its file name without the number that orders the
+(`--lessons DIR`). The project's own are found beside the package in a source checkout
+(or an editable install), and where a wheel put them otherwise: pyproject.toml installs
+them as data files, in `share/raftviz/lessons` under the environment's (or the user's)
+data directory. A lesson is named by its file name without the number that orders the
 list (`03-log-replication.lesson` is `log-replication`); its number, its full file name
 or a path work too. Every failure is one line on stderr, never a traceback.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import sysconfig
 from pathlib import Path
 
 from .lesson_check import format_problems, read_and_check
@@ -17,8 +21,26 @@ from .lesson_format import Lesson, lesson_name
 from .lesson_headless import play
 from .lesson_player import LessonError, unsupported
 
-LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 SUFFIX = ".lesson"
+INSTALLED = Path("share", "raftviz", "lessons")   # under a data directory (pyproject.toml)
+MARKER = "FORMAT.md"                             # the teacher's guide ships with them
+
+
+def lesson_dirs() -> list[Path]:
+    """Where raftviz's own lessons may be, in the order they are looked for."""
+    source = Path(__file__).resolve().parent.parent / "lessons"
+    schemes = (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user"))
+    data = [Path(sysconfig.get_path("data", scheme)) / INSTALLED for scheme in schemes]
+    return [source, *dict.fromkeys(data)]
+
+
+def default_lessons_dir() -> Path:
+    """The first place that holds raftviz's lessons (the source tree's if none does)."""
+    dirs = lesson_dirs()
+    return next((d for d in dirs if (d / MARKER).is_file()), dirs[0])
+
+
+LESSONS_DIR = default_lessons_dir()
 
 
 class NotFound(Exception):
