@@ -315,7 +315,7 @@ def test_selecting_a_log_entry_follows_its_request():
         await settle(pilot)
         await pilot.press("1")
         grid = app.query_one(LogGrid)
-        row = grid.get_row_index("2")
+        row = grid.row_index("2")
         grid.move_cursor(row=row, column=1)
         await pilot.press("enter")
         assert app.session.followed == "r1"

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from engine.observe import ClusterView, KeyRevision, LeaseView, WatchView
 
 from ..format import plural
 from ..messages import KeySelected
+from .rows import Column, RowGrid
 
 
 def lease_text(lease_id: int) -> str:
@@ -31,28 +32,25 @@ class KeyTable(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="panel-title")
-        yield DataTable(cursor_type="row", id="keys")
+        yield RowGrid(id="keys")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key in (("key", "key"), ("value", "value"), ("create", "create"),
-                           ("mod", "mod"), ("ver", "version"), ("lease", "lease")):
-            table.add_column(label, key=key)
+        self.query_one(RowGrid).set_columns([
+            Column(key, label) for label, key in (
+                ("key", "key"), ("value", "value"), ("create", "create"), ("mod", "mod"),
+                ("ver", "version"), ("lease", "lease"))])
 
     def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
         if view is None:
             return
-        self.query_one(".panel-title", Static).update(self.title(view))
+        # one line high (app.tcss): no layout for a new title
+        self.query_one(".panel-title", Static).update(self.title(view), layout=False)
         if old is not None and old.keyspace == view.keyspace:
             return
-        table = self.query_one(DataTable)
-        keep = self.selected()
-        table.clear()
-        for k in view.keyspace:
-            table.add_row(Text(k.key, style="bold"), k.value, str(k.create_revision),
-                          str(k.mod_revision), str(k.version), lease_text(k.lease), key=k.key)
-        if keep is not None and keep in table.rows:
-            table.move_cursor(row=table.get_row_index(keep))
+        self.query_one(RowGrid).set_rows(
+            (k.key, (Text(k.key, style="bold"), k.value, str(k.create_revision),
+                     str(k.mod_revision), str(k.version), lease_text(k.lease)))
+            for k in view.keyspace)
 
     def title(self, view: ClusterView) -> Text:
         if not view.keyspace_node:
@@ -64,15 +62,10 @@ class KeyTable(Vertical):
         return text
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return self.query_one(RowGrid).cursor_key
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is not None and event.row_key.value is not None:
-            self.post_message(KeySelected(event.row_key.value))
+    def on_row_grid_highlighted(self, event: RowGrid.Highlighted) -> None:
+        self.post_message(KeySelected(event.row_key))
 
 
 class KeyHistory(Widget):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
 from engine.observe import ClusterView, EntryView, LogView
 
 from .. import format as fmt
 from ..messages import FollowRequest
+from .rows import Column, RowGrid
 
 SHOWN = 60
 
@@ -70,14 +70,13 @@ def header(log: LogView, view: ClusterView) -> Text:
                                             style="dim")
 
 
-class LogGrid(DataTable):
+class LogGrid(RowGrid):
     DEFAULT_CLASSES = "view-part"
     cluster: reactive[ClusterView | None] = reactive(None)
     followed: reactive[str | None] = reactive(None)
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="cell", header_height=2, zebra_stripes=False, **kwargs)
-        self.shape: tuple = ()
+        super().__init__(cursor="cell", header_height=2, **kwargs)
 
     def watch_cluster(self) -> None:
         self.redraw()
@@ -86,43 +85,27 @@ class LogGrid(DataTable):
         self.redraw()
 
     def on_resize(self) -> None:
-        self.shape = ()
         self.redraw()
 
     def redraw(self) -> None:
         view = self.cluster
         if view is None:
             return
-        at_tail = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        cursor = self.cursor_coordinate
-        self._columns_for(view)
-        self.clear()
+        width = max(12, (self.size.width - 6) // max(1, len(view.logs)) - 2)
+        self.set_columns([Column("index", Text("#", style="dim"), 4)] + [
+            Column(str(lg.node), header(lg, view), width) for lg in view.logs])
         lead = leader_terms(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
-        for index in index_range(view):
-            cells = [cell(lg, index, entries[lg.node], lead, self.followed) for lg in view.logs]
-            self.add_row(Text(str(index), style="dim"), *cells, key=str(index))
-        if self.row_count:
-            row = self.row_count - 1 if at_tail else min(cursor.row, self.row_count - 1)
-            self.move_cursor(row=row, column=cursor.column, scroll=at_tail)
+        self.set_rows(((str(index), [Text(str(index), style="dim")] + [
+            cell(lg, index, entries[lg.node], lead, self.followed) for lg in view.logs])
+            for index in index_range(view)), follow_tail=True)
 
-    def _columns_for(self, view: ClusterView) -> None:
-        width = max(12, (self.size.width - 6) // max(1, len(view.logs)) - 2)
-        headers = tuple(header(lg, view).plain for lg in view.logs)
-        if self.shape == (headers, width):
-            return
-        self.clear(columns=True)
-        self.add_column(Text("#", style="dim"), width=4, key="index")
-        for lg in view.logs:
-            self.add_column(header(lg, view), width=width, key=str(lg.node))
-        self.shape = (headers, width)
-
-    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+    def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         view = self.cluster
-        if view is None or event.cell_key.column_key.value == "index":
+        if view is None or event.column_key == "index":
             return
-        log = view.log(int(event.cell_key.column_key.value))
-        index = int(event.cell_key.row_key.value)
+        log = view.log(int(event.column_key))
+        index = int(event.row_key)
         entry = next((e for e in log.entries if e.index == index), None) if log else None
         if entry is not None and entry.request_id:
             self.post_message(FollowRequest(entry.request_id))

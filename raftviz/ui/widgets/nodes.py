@@ -119,7 +119,12 @@ class NodeCards(Horizontal):
 class NodeTable(Widget):
     """The same facts as the cards, one row per node, for narrow terminals."""
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None, layout=True)
+    cluster: reactive[ClusterView | None] = reactive(None)
+
+    def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
+        # Its height follows the number of nodes: lay out again only when that changes.
+        if old is None or view is None or len(old.nodes) != len(view.nodes):
+            self.refresh(layout=True)
 
     def on_click(self, event: Click) -> None:
         view = self.cluster

@@ -17,12 +17,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, RichLog
+from textual.widgets import Input, RichLog
 
 from engine.observe import CLIENT_HELP, ClientResult, ClusterView, RequestTrace
 
 from ..format import delta, seconds
 from ..messages import ClientLine, FollowRequest
+from .rows import Column, RowGrid
 
 STATUS = {"pending": "… pending", "done": "✓ done", "failed": "✗ failed"}
 
@@ -35,6 +36,7 @@ def answer_lines(rid: str, node: int, status: str, answer: str) -> Text:
 
 class ClientPanel(Vertical):
     DEFAULT_CLASSES = "view-part"
+    FED_WHEN_HIDDEN = True      # it writes the answers of pending requests to its log
     BINDINGS = [Binding("escape", "leave", "Leave the client box", show=False)]
     cluster: reactive[ClusterView | None] = reactive(None)
 
@@ -161,25 +163,20 @@ class TraceView(Widget):
         return grid
 
 
-class RequestList(DataTable):
+class RequestList(RowGrid):
     DEFAULT_CLASSES = "view-part"
     cluster: reactive[ClusterView | None] = reactive(None)
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-
     def on_mount(self) -> None:
-        for label, key in (("id", "id"), ("request", "line"), ("node", "node"),
-                           ("status", "status")):
-            self.add_column(label, key=key)
+        self.set_columns([Column("id", "id"), Column("line", "request"),
+                          Column("node", "node"), Column("status", "status")])
 
     def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
         if view is None or (old is not None and old.requests == view.requests):
             return
-        self.clear()
-        for r in reversed(view.requests):
-            self.add_row(r.id, r.line, str(r.node), STATUS[r.status], key=r.id)
+        self.set_rows((r.id, (r.id, r.line, str(r.node), STATUS[r.status]))
+                      for r in reversed(view.requests))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         event.stop()
-        self.post_message(FollowRequest(event.row_key.value))
+        self.post_message(FollowRequest(event.row_key))

@@ -11,11 +11,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from engine.observe import ClusterView, MessageStatus, MessageView
 
 from ..messages import MessagePicked
+from .rows import Column, RowGrid
 
 TYPE_STYLES = {
     "MsgVote": "magenta", "MsgVoteResp": "magenta", "MsgPreVote": "magenta",
@@ -61,18 +62,14 @@ def when(m: MessageView, now: int) -> Text:
     return Text(f"→ {max(0, m.deliver_at - now)}ms")
 
 
-class MessageTable(DataTable):
+class MessageTable(RowGrid):
     cluster: reactive[ClusterView | None] = reactive(None)
     followed: reactive[str | None] = reactive(None)
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", **kwargs)
-
     def on_mount(self) -> None:
-        for label, key, width in (("#", "id", 8), ("lands", "when", 7),
-                                  ("message", "type", 17), ("term", "term", 4),
-                                  ("details", "details", None)):
-            self.add_column(label, key=key, width=width)
+        self.set_columns([Column("id", "#", 8), Column("when", "lands", 7),
+                          Column("type", "message", 17), Column("term", "term", 4),
+                          Column("details", "details")])
         self.redraw()
 
     def watch_cluster(self) -> None:
@@ -83,27 +80,21 @@ class MessageTable(DataTable):
 
     def redraw(self) -> None:
         view = self.cluster
-        if view is None or not self.columns:
+        if view is None:
             return
-        keep = self.chosen()
-        self.clear()
-        for m in view.messages:
-            style = "reverse" if self.followed and self.followed in m.request_ids else ""
-            self.add_row(Text(f"#{m.id}", style=style), when(m, view.time),
-                         type_text(m) + f" {m.frm}→{m.to}", str(m.term), details(m),
-                         key=str(m.id))
-        if keep is not None and str(keep) in self.rows:
-            self.move_cursor(row=self.get_row_index(str(keep)))
+        self.set_rows((str(m.id), [
+            Text(f"#{m.id}", style="reverse" if self.followed and self.followed in m.request_ids
+                 else ""),
+            when(m, view.time), type_text(m) + f" {m.frm}→{m.to}", str(m.term), details(m)])
+            for m in view.messages)
 
     def chosen(self) -> int | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return int(row_key.value)
+        key = self.cursor_key
+        return int(key) if key is not None else None
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         event.stop()
-        self.post_message(MessagePicked(int(event.row_key.value)))
+        self.post_message(MessagePicked(int(event.row_key)))
 
 
 class MessageList(Vertical):
@@ -120,7 +111,7 @@ class MessageList(Vertical):
         if view is None:
             return
         self.query_one(MessageTable).cluster = view
-        self.query_one(".wire-mode", Static).update(self.mode_line(view))
+        self.query_one(".wire-mode", Static).update(self.mode_line(view), layout=False)
 
     def watch_followed(self, followed: str | None) -> None:
         self.query_one(MessageTable).followed = followed

@@ -1,0 +1,357 @@
+"""RowGrid: a light table for views that change many times a second.
+
+Textual's DataTable renders every visible cell again whenever any cell changes, and the
+log grid, the message list and the keyspace change on most frames of a busy cluster.
+RowGrid keeps one rendered strip per row, remembered by the row's key together with the
+cells it was drawn from, so a frame renders only the rows whose cells changed, wherever
+they moved on screen, and repaints only the lines that differ. It has what the views
+need of a table: a fixed header (one or more lines), a row or cell cursor moved by keys
+and the mouse, and messages when the cursor moves to a row or a row is chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Iterable, Literal, Sequence
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cell = Text | str
+PAD = 1             # blank cells each side of a column
+CELLS_KEPT = 4096   # rendered cells remembered
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Cell
+    width: int | None = None     # None: as wide as the widest cell (the last: or wider)
+
+
+class RowGrid(ScrollView, can_focus=True):
+    BINDINGS: ClassVar = [
+        Binding("up", "move(-1, 0)", show=False),
+        Binding("down", "move(1, 0)", show=False),
+        Binding("left", "move(0, -1)", show=False),
+        Binding("right", "move(0, 1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "edge(-1)", show=False),
+        Binding("end", "edge(1)", show=False),
+        Binding("enter", "select", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar = {"rowgrid--header", "rowgrid--cursor"}
+    DEFAULT_CSS = """
+    RowGrid {
+        background: $surface;
+        color: $foreground;
+        & > .rowgrid--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .rowgrid--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+        &:focus > .rowgrid--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another row (or cell)."""
+        def __init__(self, grid: RowGrid, row_key: str, column_key: str) -> None:
+            super().__init__()
+            self.grid, self.row_key, self.column_key = grid, row_key, column_key
+
+        @property
+        def control(self) -> RowGrid:
+            return self.grid
+
+    class Selected(Highlighted):
+        """The row (or cell) under the cursor was chosen: enter, or a click."""
+
+    def __init__(self, *, cursor: Literal["row", "cell"] = "row", header_height: int = 1,
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.cursor, self.header_height = cursor, header_height
+        self.columns: tuple[Column, ...] = ()
+        self.keys: list[str] = []
+        self.cells: dict[str, tuple[Cell, ...]] = {}
+        self._signatures: dict[str, tuple] = {}
+        self.cursor_row = self.cursor_column = 0
+        self._index: dict[str, int] = {}
+        self._widths: tuple[int, ...] = ()
+        self._strips: dict[str, tuple[tuple, Strip]] = {}
+        self._cells_drawn: dict[tuple, list[Segment]] = {}
+        self._header: list[Strip] = []
+        self._highlighted: tuple[str, str] | None = None
+        self._looks: tuple[Style, Style, Style] | None = None
+
+    # -- what the views call --
+
+    @property
+    def row_count(self) -> int:
+        return len(self.keys)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.keys[self.cursor_row] if self.keys else None
+
+    def row_index(self, key: str) -> int:
+        return self._index[key]
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        if tuple(columns) != self.columns:
+            self.columns = tuple(columns)
+            self._header = []
+            if not self._fit():
+                self.refresh_lines(self.scroll_offset.y, self.header_height)
+
+    def set_rows(self, rows: Iterable[tuple[str, Sequence[Cell]]],
+                 follow_tail: bool = False) -> None:
+        """Replace the rows. The cursor stays on its row's key if that row is still there
+        (on the last row, with follow_tail, if it was on the last row)."""
+        was_visible = self._visible()
+        at_tail = follow_tail and self.cursor_row >= len(self.keys) - 1
+        kept = self.cursor_key
+        self.keys, self.cells, self._signatures = [], {}, {}
+        for key, cells in rows:
+            self.keys.append(key)
+            self.cells[key] = cells = tuple(cells)
+            self._signatures[key] = tuple(map(signature, cells))
+        self._index = {key: i for i, key in enumerate(self.keys)}
+        for gone in self._strips.keys() - self.cells.keys():
+            del self._strips[gone]
+        if at_tail or kept not in self._index:
+            row = len(self.keys) - 1 if at_tail else min(self.cursor_row, len(self.keys) - 1)
+        else:
+            row = self._index[kept]
+        resized = self._fit()
+        self.move_cursor(row=max(0, row), scroll=at_tail or kept not in self._index)
+        if not resized:
+            self._refresh_changed(was_visible)
+
+    def move_cursor(self, row: int | None = None, column: int | None = None,
+                    scroll: bool = True) -> None:
+        old = self.cursor_row
+        if row is not None:
+            self.cursor_row = max(0, min(row, len(self.keys) - 1))
+        if column is not None and self.cursor == "cell":
+            self.cursor_column = max(0, min(column, len(self.columns) - 1))
+        for r in {old, self.cursor_row}:
+            self.refresh_lines(self.header_height + r)
+        if scroll:
+            self._scroll_to_cursor()
+        self._post_highlighted()
+
+    # -- drawing --
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        if y < self.header_height:
+            strip = self._header_line(y)
+        else:
+            row = scroll_y + y - self.header_height
+            strip = self._row_line(row) if row < len(self.keys) else Strip([])
+        width = self.scrollable_content_region.width
+        return strip.crop_extend(scroll_x, scroll_x + width, self._look()[0])
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()
+        self._cells_drawn.clear()
+        self._header, self._looks = [], None
+        super().notify_style_update()
+
+    def _look(self) -> tuple[Style, Style, Style]:
+        """The base, header and cursor styles; worked out once per change of style
+        (rich_style walks every ancestor, too slow to ask for each line)."""
+        if self._looks is None:
+            base = self.rich_style
+            self._looks = (base, base + self.get_component_rich_style("rowgrid--header"),
+                           self.get_component_rich_style("rowgrid--cursor"))
+        return self._looks
+
+    def _row_line(self, row: int) -> Strip:
+        key = self.keys[row]
+        cursor_at = None
+        if row == self.cursor_row:
+            cursor_at = self.cursor_column if self.cursor == "cell" else -1
+        drawn = (self._signatures[key], cursor_at, self.has_focus, self._widths)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] == drawn:
+            return cached[1]
+        strip = self._draw(self.cells[key], self._look()[0], cursor_at)
+        self._strips[key] = (drawn, strip)
+        return strip
+
+    def _header_line(self, y: int) -> Strip:
+        if not self._header:
+            style = self._look()[1]
+            labels = [label_lines(c.label, self.header_height) for c in self.columns]
+            self._header = [self._draw([lines[i] for lines in labels], style, None)
+                            for i in range(self.header_height)]
+        return self._header[y]
+
+    def _draw(self, cells: Sequence[Cell], style: Style, cursor_at: int | None) -> Strip:
+        """One line of the table; cursor_at is the cell under the cursor (-1: the row)."""
+        cursor = self._look()[2]
+        parts = []
+        for i, (cell, width) in enumerate(zip(cells, self._widths)):
+            segments = self._cell(cell, width, style)
+            if cursor_at is not None and cursor_at in (i, -1):
+                segments = Segment.apply_style(segments, post_style=cursor)
+            parts.append(Strip(segments, width + 2 * PAD))
+        return Strip.join(parts)
+
+    def _cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
+        """A cell's segments, remembered: a row changes when one of its cells does, and
+        the same cell shows up again (a log entry on every node, a value kept)."""
+        key = (signature(cell), width, style)
+        segments = self._cells_drawn.get(key)
+        if segments is None:
+            if len(self._cells_drawn) > CELLS_KEPT:
+                self._cells_drawn.clear()
+            segments = list(Segment.apply_style(cell_segments(cell, width, self), style))
+            self._cells_drawn[key] = segments
+        return segments
+
+    def _fit(self) -> bool:
+        """Work out column widths and the scrollable size; True if either changed."""
+        widths = tuple(self._width_of(i, c) for i, c in enumerate(self.columns))
+        spare = self.scrollable_content_region.width - sum(w + 2 * PAD for w in widths)
+        if widths and spare > 0 and self.columns[-1].width is None:
+            widths = widths[:-1] + (widths[-1] + spare,)    # the last auto column fills
+        size = Size(sum(w + 2 * PAD for w in widths), self.header_height + len(self.keys))
+        changed = widths != self._widths or size != self.virtual_size
+        if widths != self._widths:
+            self._widths, self._header = widths, []
+        if changed:
+            self.virtual_size = size
+            self.refresh()
+        return changed
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _width_of(self, i: int, column: Column) -> int:
+        if column.width is not None:
+            return column.width
+        widest = max((cell_len(str(line)) for line in label_lines(column.label, 1)),
+                     default=0)
+        for cells in self.cells.values():
+            if i < len(cells):
+                widest = max(widest, cell_len(plain(cells[i])))
+        return widest
+
+    def _visible(self) -> list[tuple[str, tuple] | None]:
+        top = self.scroll_offset.y
+        height = max(0, self.scrollable_content_region.height - self.header_height)
+        return [(self.keys[r], self._signatures[self.keys[r]]) if r < len(self.keys) else None
+                for r in range(top, top + height)]
+
+    def _refresh_changed(self, before: list) -> None:
+        """Repaint the lines from the first to the last one that changed (one region:
+        a refresh per line costs more than the few unchanged lines between)."""
+        changed = [y for y, (old, new) in enumerate(zip(before, self._visible()))
+                   if old != new]
+        if changed:
+            top = self.scroll_offset.y + self.header_height
+            self.refresh_lines(top + changed[0], changed[-1] - changed[0] + 1)
+
+    # -- the cursor --
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - self.header_height)
+        top = self.scroll_offset.y
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def _post_highlighted(self) -> None:
+        at = self._cursor_at()
+        if at is not None and at != self._highlighted:
+            self._highlighted = at
+            self.post_message(self.Highlighted(self, *at))
+
+    def _cursor_at(self) -> tuple[str, str] | None:
+        if not self.keys or not self.columns:
+            return None
+        column = self.columns[self.cursor_column if self.cursor == "cell" else 0]
+        return self.keys[self.cursor_row], column.key
+
+    def action_move(self, rows: int, columns: int) -> None:
+        self.move_cursor(row=self.cursor_row + rows, column=self.cursor_column + columns)
+
+    def action_page(self, direction: int) -> None:
+        page = max(1, self.scrollable_content_region.height - self.header_height)
+        self.action_move(direction * page, 0)
+
+    def action_edge(self, direction: int) -> None:
+        self.move_cursor(row=0 if direction < 0 else len(self.keys) - 1)
+
+    def action_select(self) -> None:
+        at = self._cursor_at()
+        if at is not None:
+            self.post_message(self.Selected(self, *at))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < self.header_height:
+            return
+        row = self.scroll_offset.y + offset.y - self.header_height
+        if row >= len(self.keys):
+            return
+        self.move_cursor(row=row, column=self._column_at(self.scroll_offset.x + offset.x))
+        self.action_select()
+
+    def _column_at(self, x: int) -> int:
+        for i, width in enumerate(self._widths):
+            x -= width + 2 * PAD
+            if x < 0:
+                return i
+        return len(self._widths) - 1
+
+
+def plain(cell: Cell) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
+
+
+def signature(cell: Cell) -> tuple | str:
+    """What a cell looks like, comparable (rich's Text equality ignores the base style)."""
+    if isinstance(cell, Text):
+        return cell.plain, cell.style, tuple(cell.spans)
+    return cell
+
+
+def label_lines(label: Cell, height: int) -> list[Cell]:
+    """A header label cut into `height` lines (a two-line label over a one-line header
+    keeps its first line)."""
+    lines: list[Cell] = list(label.split("\n")) if isinstance(label, Text) \
+        else label.split("\n")
+    return (lines + [""] * height)[:height]
+
+
+def cell_segments(cell: Cell, width: int, grid: RowGrid) -> list[Segment]:
+    """The cell's first line, cut with an ellipsis or padded to `width`, with PAD blanks
+    each side."""
+    text = cell.copy() if isinstance(cell, Text) else Text(cell)
+    if "\n" in text.plain:
+        text = text.split("\n")[0]
+    if text.style:    # Text.render applies only the spans: make the base style one
+        text.stylize_before(text.style)
+        text.style = ""
+    text.truncate(width, overflow="ellipsis", pad=True)
+    pad = Segment(" " * PAD)
+    return [pad, *text.render(grid.app.console), pad]
