@@ -100,9 +100,10 @@ class RaftvizApp(App):
 
     def refresh_view(self) -> None:
         # A tick of the refresh timer can land while shutdown is pruning the widgets.
-        if not self.is_running or not self.session.dirty:
-            return
-        view = self.session.view()
+        if self.is_running and self.session.dirty:
+            self.show_view(self.session.view())
+
+    def show_view(self, view: o.ClusterView) -> None:
         for widget in self.shown_parts():
             widget.cluster = view
         self.refresh_history(view)
@@ -123,16 +124,16 @@ class RaftvizApp(App):
             self.parts_by_tab = {}
             for widget in self.query(".view-part"):
                 pane = next((a for a in widget.ancestors if isinstance(a, TabPane)), None)
-                tab = None if pane is None or getattr(widget, "FED_WHEN_HIDDEN", False) else pane.id
+                hidden_too = pane is None or getattr(widget, "FED_WHEN_HIDDEN", False)
+                tab = None if hidden_too else pane.id
                 self.parts_by_tab.setdefault(tab, []).append(widget)
         active = self.query_one(TabbedContent).active
         return self.parts_by_tab.get(None, []) + self.parts_by_tab.get(active, [])
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if self.parts_by_tab is not None:
-            view = self.session.view()
-            for widget in self.parts_by_tab.get(event.pane.id, []):
-                widget.cluster = view
+    def on_tabbed_content_tab_activated(self) -> None:
+        # The view is taken (it may be news to every part), and the new tab catches up.
+        if self.parts_by_tab is not None and self.is_running:
+            self.show_view(self.session.view())
 
     def refresh_history(self, view: o.ClusterView) -> None:
         """Re-read the selected key's history only when the keyspace moved."""
