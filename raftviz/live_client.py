@@ -20,7 +20,7 @@ import grpc
 from engine import kv
 from engine.observe import RequestTrace
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
-from engine.sim.ui_client import ClientError, ClientOp
+from engine.sim.ui_client import NO_ALARMS, ClientError, ClientOp
 from engine.kv.describe import show
 
 from .live_observe import target
@@ -223,7 +223,7 @@ def path_of(op: ClientOp) -> str:
         return "log"
     if op.kind == "read":
         return "local" if op.serializable else "read-index"
-    return "local"
+    return "log" if op.kind in ("alarm", "disarm") else "local"   # alarms: as etcd 3.4
 
 
 class Sender:
@@ -251,6 +251,8 @@ class Sender:
             # The leader's lessor keeps the clocks; any member forwards, but asking the
             # leader directly saves a hop.
             return self.lease_call(op, leader_url or url)
+        if op.kind in ("alarm", "disarm"):
+            return self.alarm_call(op, url)
         request = op.request
         t = REQUEST_TIMEOUT_S
         stub = self.channels.kv(url)
@@ -291,6 +293,20 @@ class Sender:
         r = stub.LeaseLeases(rpc_pb2.LeaseLeasesRequest(), timeout=t)
         lines = [f"found {len(r.leases)} leases"] + [format(x.ID, "x") for x in r.leases]
         return "\n".join(lines), 0, r.header.raft_term
+
+    def alarm_call(self, op: ClientOp, url: str) -> tuple[str, int, int]:
+        """alarm list, or disarm as etcdctl does: list, then deactivate each alarm."""
+        stub, t = self.channels.maintenance(url), REQUEST_TIMEOUT_S
+        r = stub.Alarm(rpc_pb2.AlarmRequest(action=rpc_pb2.AlarmRequest.GET), timeout=t)
+        alarms = list(r.alarms)
+        if op.kind == "disarm":
+            for a in alarms:
+                r = stub.Alarm(rpc_pb2.AlarmRequest(
+                    action=rpc_pb2.AlarmRequest.DEACTIVATE, memberID=a.memberID,
+                    alarm=a.alarm), timeout=t)
+        lines = [f"memberID:{a.memberID} alarm:{rpc_pb2.AlarmType.Name(a.alarm)}"
+                 for a in alarms]
+        return "\n".join(lines) or NO_ALARMS, r.header.revision, r.header.raft_term
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

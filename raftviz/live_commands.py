@@ -223,6 +223,9 @@ def _crash(b: LiveBackend, cmd: o.Crash) -> str:
         raise CommandRefused("A live member fsyncs before it acknowledges or sends "
                              "anything, so a power loss costs nothing it promised: choose "
                              "keep-disk (a process crash) or wipe.")
+    if cmd.mode is CrashMode.TORN:
+        raise CommandRefused("A live member cannot be made to tear a write on demand: "
+                             "the simulator shows a torn WAL record (raftviz --sim).")
     owned = b.cluster is not None and b.cluster.owns(cmd.node)
     if cmd.mode is CrashMode.WIPE and not owned:
         raise CommandRefused("Only members this window started can be wiped: their data "

@@ -30,6 +30,8 @@ FAULTS = (o.Crash, o.Restart, o.Partition, o.Heal, o.PauseNode, o.SkewClock,
           o.SetDisk, o.Campaign)
 CRASH_MODES = [(CrashMode.KEEP_DISK.value, "process crash: the disk keeps what it wrote"),
                (CrashMode.LOSE_UNSYNCED.value, "power loss: writes not yet fsynced are lost"),
+               (CrashMode.TORN.value, "power cut mid-write: the last WAL record is torn, "
+                "cut off at restart"),
                (CrashMode.WIPE.value, "disk wiped: back with nothing at all")]
 SKEWS = [("200", "twice as fast (200%)"), ("400", "four times as fast (400%)"),
          ("50", "half speed (50%)"), ("100", "back to normal (100%)")]

@@ -162,10 +162,33 @@ def test_crashed_follower_restarts_and_catches_up(healed):
          "the follower back and caught up", timeout=30)
 
 
+def test_alarm_list_and_disarm_as_etcdctl_prints_them(healed):
+    import grpc
+
+    from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+    assert (send(healed, "alarm list").answer, send(healed, "alarm list").path) == \
+        ("(no alarms)", "log")
+    member = healed.view().nodes[0].id
+    url = healed.cluster.client_urls()[0].split("://")[1]
+    with grpc.insecure_channel(url) as channel:     # as a member over quota would
+        rpc_pb2_grpc.MaintenanceStub(channel).Alarm(rpc_pb2.AlarmRequest(
+            action=rpc_pb2.AlarmRequest.ACTIVATE, memberID=member,
+            alarm=rpc_pb2.NOSPACE), timeout=10)
+    assert send(healed, "alarm list").answer == f"memberID:{member} alarm:NOSPACE"
+    refused = send(healed, "put over quota")
+    assert (refused.status, refused.answer) == \
+        ("failed", "Error: etcdserver: mvcc: database space exceeded")
+    assert send(healed, "alarm disarm").answer == f"memberID:{member} alarm:NOSPACE"
+    assert send(healed, "alarm list").answer == "(no alarms)"
+    assert send(healed, "put under quota").status == "done"
+
+
 def test_refusals_say_why(healed):
     node = healed.view().nodes[0].id
     with pytest.raises(CommandRefused, match="fsyncs"):
         healed.execute(o.Crash(node, CrashMode.LOSE_UNSYNCED))
+    with pytest.raises(CommandRefused, match="tear a write"):
+        healed.execute(o.Crash(node, CrashMode.TORN))
     with pytest.raises(CommandRefused, match="duplicate"):
         healed.execute(o.SetNetwork(5, 5, 0.0, 0.5, False))
     with pytest.raises(CommandRefused, match="freeze the world"):
