@@ -24,7 +24,7 @@ from engine.kv import decode_request
 from engine.kv.describe import describe_request
 from engine.raft import ConfChange, Entry, EntryType, describe_message
 
-from .envelope import Kind, unwrap
+from .envelope import Kind, unwrap_traced
 
 from .server import EtcdServer
 
@@ -75,26 +75,28 @@ def observe(s: EtcdServer) -> dict:
 @functools.lru_cache(maxsize=4096)
 def entry_view(e: Entry) -> dict:
     """One log entry as the UI shows it: what it carries in words, and for a client
-    request its request id (hex), so a request can be followed through the log."""
-    view = {"index": e.index, "term": e.term, "type": e.type.value, "request_id": None}
+    request the proposing member's request id (hex) and the client's own trace id if it
+    gave one (tracing.py), so a request can be followed through every log."""
+    view = {"index": e.index, "term": e.term, "type": e.type.value, "request_id": None,
+            "trace": None}
     if e.type is EntryType.CONF_CHANGE:
         cc = ConfChange.decode(e.data)
         view["text"] = f"{cc.type.value} {cc.node_id:x}"
     elif not e.data:
         view["text"] = "(new term)"
     else:
-        view["text"], view["request_id"] = _payload_text(e.data)
+        view["text"], view["request_id"], view["trace"] = _payload_text(e.data)
     return view
 
 
-def _payload_text(data: bytes) -> tuple[str, str | None]:
+def _payload_text(data: bytes) -> tuple[str, str | None, str | None]:
     try:
-        kind, rid, payload = unwrap(data)
+        kind, rid, trace, payload = unwrap_traced(data)
         if kind is Kind.KV:
-            return describe_request(decode_request(payload)), f"{rid:x}"
-        return f"{kind.name.lower().replace('_', ' ')}", None
+            return describe_request(decode_request(payload)), f"{rid:x}", trace or None
+        return f"{kind.name.lower().replace('_', ' ')}", None, None
     except ValueError:
-        return data[:24].hex(), None
+        return data[:24].hex(), None, None
 
 
 class Commands:

@@ -1,10 +1,17 @@
 """What a Raft entry of the live cluster carries, and the waiters for its result.
 
     [u8 kind][u64 request id][payload]
+    [u8 kind | TRACED][u64 request id][u8 n][n bytes: the client's trace id][payload]
 
 kind KV holds an encoded keyspace request, MEMBER_ATTR a member's published name and
-client URLs, MEMBER_UPDATE its new peer URLs. Every member applies every entry; the member that proposed it finds its waiter by
-request id and answers its client with the result of its own apply, as etcd does.
+client URLs, MEMBER_UPDATE its new peer URLs. Every member applies every entry; the member
+that proposed it finds its waiter by request id and answers its client with the result of
+its own apply, as etcd does.
+
+The request id is the proposing member's own. The second form also carries the id a
+client gave its request (the `raftviz-request` gRPC metadata, see tracing.py), so whoever
+watches the logs can follow that request from proposal to apply on every member; the
+bytes travel unchanged when a follower forwards the proposal to the leader.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from dataclasses import dataclass, field
 import trio
 
 _HEAD = struct.Struct(">BQ")
+TRACED = 0x80           # the kind byte's flag: a trace id follows the header
+MAX_TRACE_BYTES = 64
 
 
 class Kind(enum.IntEnum):
@@ -26,15 +35,36 @@ class Kind(enum.IntEnum):
     MEMBER_UPDATE = 3    # `member update`: new peer URLs
 
 
-def wrap(kind: Kind, request_id: int, payload: bytes) -> bytes:
-    return _HEAD.pack(kind, request_id) + payload
+def wrap(kind: Kind, request_id: int, payload: bytes, trace: str = "") -> bytes:
+    if not trace:
+        return _HEAD.pack(kind, request_id) + payload
+    tag = trace.encode("ascii")
+    if len(tag) > MAX_TRACE_BYTES:
+        raise ValueError(f"a trace id has at most {MAX_TRACE_BYTES} bytes, not {len(tag)}")
+    return _HEAD.pack(kind | TRACED, request_id) + bytes([len(tag)]) + tag + payload
 
 
 def unwrap(data: bytes) -> tuple[Kind, int, bytes]:
+    kind, request_id, _, payload = unwrap_traced(data)
+    return kind, request_id, payload
+
+
+def unwrap_traced(data: bytes) -> tuple[Kind, int, str, bytes]:
+    """kind, request id, the client's trace id ("" if none) and payload."""
     if len(data) < _HEAD.size:
         raise ValueError(f"entry of {len(data)} bytes is too short for its header")
     kind, request_id = _HEAD.unpack_from(data)
-    return Kind(kind), request_id, data[_HEAD.size:]
+    if not kind & TRACED:
+        return Kind(kind), request_id, "", data[_HEAD.size:]
+    start = _HEAD.size + 1
+    if len(data) < start or len(data) < start + data[_HEAD.size]:
+        raise ValueError(f"entry of {len(data)} bytes is too short for its trace id")
+    end = start + data[_HEAD.size]
+    try:
+        trace = data[start:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError("an entry's trace id is not ASCII") from None
+    return Kind(kind & ~TRACED), request_id, trace, data[end:]
 
 
 class IdGenerator:

@@ -29,6 +29,7 @@ from .errors import StorageError
 from .membership import Member
 from .proto import rpc_pb2, rpc_pb2_grpc
 from .server import EtcdServer
+from .tracing import trace_of
 
 log = logging.getLogger("raftviz.grpc")
 
@@ -58,11 +59,13 @@ class Bridge:
     def run_sync(self, fn, *args):
         return trio.from_thread.run_sync(fn, *args, trio_token=self.token)
 
-    def propose(self, request):
-        """Replicate a request from a gRPC worker thread; no trio task per call."""
+    def propose(self, request, context=None):
+        """Replicate a request from a gRPC worker thread; no trio task per call. The
+        entry carries the trace id the call's metadata names, if any (tracing.py)."""
         s = self.server
         future: Future = Future()
-        self.token.run_sync_soon(s.submit, request, future)
+        trace = trace_of(context) if context is not None else ""
+        self.token.run_sync_soon(s.submit, request, future, trace)
         try:
             return future.result(timeout=s.cfg.request_timeout)
         except FutureTimeout:
@@ -126,12 +129,12 @@ class KVService(rpc_pb2_grpc.KVServicer):
 
     @abort_on_error
     def Put(self, request, context):
-        r = self.b.propose(cv.put_request(request))
+        r = self.b.propose(cv.put_request(request), context)
         return cv.put_response(r, self.b.header())
 
     @abort_on_error
     def DeleteRange(self, request, context):
-        r = self.b.propose(cv.delete_request(request))
+        r = self.b.propose(cv.delete_request(request), context)
         return cv.delete_response(r, self.b.header())
 
     @abort_on_error
@@ -141,12 +144,13 @@ class KVService(rpc_pb2_grpc.KVServicer):
             self.b.server.kv.validate(txn)
             r = self.b.read(lambda: self.b.server.kv.read_only_txn(txn))
         else:
-            r = self.b.propose(txn)
+            r = self.b.propose(txn, context)
         return cv.txn_response(r, self.b.header())
 
     @abort_on_error
     def Compact(self, request, context):
-        r = self.b.propose(kv.CompactionRequest(request.revision, request.physical))
+        r = self.b.propose(kv.CompactionRequest(request.revision, request.physical),
+                           context)
         return rpc_pb2.CompactionResponse(header=self.b.header().pb(r.header.revision))
 
 
@@ -158,13 +162,13 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):
     @abort_on_error
     def LeaseGrant(self, request, context):
         lease_id = request.ID or kv.pick_lease_id(self.rng)
-        r = self.b.propose(kv.LeaseGrantRequest(request.TTL, lease_id))
+        r = self.b.propose(kv.LeaseGrantRequest(request.TTL, lease_id), context)
         return rpc_pb2.LeaseGrantResponse(header=self.b.header().pb(r.header.revision),
                                           ID=r.id, TTL=r.ttl)
 
     @abort_on_error
     def LeaseRevoke(self, request, context):
-        r = self.b.propose(kv.LeaseRevokeRequest(request.ID))
+        r = self.b.propose(kv.LeaseRevokeRequest(request.ID), context)
         return rpc_pb2.LeaseRevokeResponse(header=self.b.header().pb(r.header.revision))
 
     def _is_leader(self) -> bool:
@@ -277,7 +281,7 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
         if action is kv.AlarmAction.GET:
             members = s.kv.alarms(alarm)
         else:
-            r = self.b.propose(kv.AlarmRequest(action, request.memberID, alarm))
+            r = self.b.propose(kv.AlarmRequest(action, request.memberID, alarm), context)
             members = r.alarms
         return rpc_pb2.AlarmResponse(header=self._header(), alarms=[
             rpc_pb2.AlarmMember(memberID=m.member_id, alarm=int(m.alarm)) for m in members])

@@ -425,17 +425,18 @@ class EtcdServer(MembershipMixin):
 
     # -- the client API --
 
-    async def propose(self, request) -> object:
-        """Replicate one keyspace request and return the result of applying it here."""
+    async def propose(self, request, trace: str = "") -> object:
+        """Replicate one keyspace request and return the result of applying it here;
+        its entry carries the client's `trace` id if it gave one (tracing.py)."""
         self.kv.validate(request)
         payload = encode_request(request)
         if len(payload) > self.cfg.max_request_bytes:
             raise err.too_large()
         if not self.kv.quota_available(request):
             await self._raise_nospace()
-        return await self._wait_applied(Kind.KV, payload)
+        return await self._wait_applied(Kind.KV, payload, trace)
 
-    def submit(self, request, future: Future) -> None:
+    def submit(self, request, future: Future, trace: str = "") -> None:
         """`propose` for a caller on another thread: call through the trio token's
         run_sync_soon; `future` gets the result once applied here. Cheaper than a trio
         task per request, which matters at thousands of requests a second."""
@@ -448,16 +449,16 @@ class EtcdServer(MembershipMixin):
             future.set_exception(e)
             return
         if not self.kv.quota_available(request):
-            trio.lowlevel.spawn_system_task(self._submit_slow, request, future)
+            trio.lowlevel.spawn_system_task(self._submit_slow, request, future, trace)
             return
         rid = self.ids.next()
         self.waiters.register(rid, future)
         future.request_id = rid
-        self._post(("prop", wrap(Kind.KV, rid, payload)))
+        self._post(("prop", wrap(Kind.KV, rid, payload, trace)))
 
-    async def _submit_slow(self, request, future: Future) -> None:
+    async def _submit_slow(self, request, future: Future, trace: str) -> None:
         try:
-            future.set_result(await self.propose(request))
+            future.set_result(await self.propose(request, trace))
         except (KVError, err.ServerError) as e:
             future.set_exception(e)
 
@@ -467,10 +468,10 @@ class EtcdServer(MembershipMixin):
         if rid is not None:
             self.waiters.forget(rid)
 
-    async def _wait_applied(self, kind: Kind, payload: bytes) -> object:
+    async def _wait_applied(self, kind: Kind, payload: bytes, trace: str = "") -> object:
         rid = self.ids.next()
         waiter = self.waiters.register(rid)
-        self._post(("prop", wrap(kind, rid, payload)))
+        self._post(("prop", wrap(kind, rid, payload, trace)))
         with trio.move_on_after(self.cfg.request_timeout):
             await waiter.done.wait()
             if waiter.error is not None:

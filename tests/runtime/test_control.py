@@ -98,3 +98,78 @@ def test_log_entries_are_described_with_their_request_id():
     assert entry_view(conf)["text"] == "AddLearnerNode 1f"
     assert entry_view(Entry(3, 9))["text"] == "(new term)"
     assert entry_view(Entry(3, 10, data=b"\x09garbage"))["request_id"] is None
+
+
+def test_traced_entries_carry_the_clients_id_and_plain_ones_read_as_before():
+    from engine.kv import PutRequest, encode_request
+    from engine.raft import Entry
+    from engine.runtime.control import entry_view
+    from engine.runtime.envelope import Kind, unwrap, unwrap_traced, wrap
+
+    payload = encode_request(PutRequest(b"k", b"v"))
+    traced = wrap(Kind.KV, 0xABC, payload, "ui1/r4")
+    assert unwrap_traced(traced) == (Kind.KV, 0xABC, "ui1/r4", payload)
+    assert unwrap(traced) == (Kind.KV, 0xABC, payload)
+    assert wrap(Kind.KV, 0xABC, payload, "") == wrap(Kind.KV, 0xABC, payload)
+    view = entry_view(Entry(2, 8, data=traced))
+    assert (view["text"], view["request_id"], view["trace"]) == ("put k=v", "abc", "ui1/r4")
+    assert entry_view(Entry(2, 9, data=wrap(Kind.KV, 1, payload)))["trace"] is None
+    with pytest.raises(ValueError):
+        wrap(Kind.KV, 1, payload, "x" * 65)
+    with pytest.raises(ValueError):
+        unwrap_traced(traced[:11])          # the trace id is cut short
+
+
+def test_only_a_short_printable_raftviz_request_value_is_taken():
+    from engine.runtime.tracing import METADATA_KEY, trace_from_metadata, trace_metadata
+
+    assert trace_from_metadata([("user-agent", "x"), (METADATA_KEY, "ui1/r2")]) == "ui1/r2"
+    assert trace_from_metadata([("token", "r1")]) == ""
+    assert trace_from_metadata(None) == ""
+    for bad in ("", "two words", "é", "x" * 65, b"r1"):
+        assert trace_from_metadata([(METADATA_KEY, bad)]) == ""
+    assert trace_metadata("ui1/r2") == ((METADATA_KEY, "ui1/r2"),)
+    assert trace_metadata("two words") == ()
+
+
+def _log(member) -> list[dict]:
+    from engine.runtime.control import observe
+    return observe(member)["log"]
+
+
+def _logged(member, trace) -> list[tuple[int, int]]:
+    return [(e["index"], e["term"]) for e in _log(member) if e["trace"] == trace]
+
+
+@pytest.mark.trio
+async def test_request_metadata_reaches_every_members_entry_through_a_follower(tmp_path):
+    import grpc
+
+    from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+    from engine.runtime.tracing import METADATA_KEY
+
+    async with trio.open_nursery() as n:
+        members, urls = await start_cluster(n, tmp_path)
+        await until(lambda: leader(members) and all(m.lead for m in members))
+        follower = next(i for i, m in enumerate(members) if m is not leader(members))
+        channel = grpc.insecure_channel(urls[follower])
+        put = rpc_pb2_grpc.KVStub(channel).Put
+
+        def send(key, metadata):
+            return put(rpc_pb2.PutRequest(key=key, value=b"v"), metadata=metadata, timeout=5)
+
+        r = await trio.to_thread.run_sync(send, b"traced", ((METADATA_KEY, "ui9/r1"),))
+        assert r.header.revision > 1
+        # Forwarded to the leader and replicated: the same entry, named, in every log.
+        await until(lambda: all(len(_logged(m, "ui9/r1")) == 1 for m in members))
+        assert len({_logged(m, "ui9/r1")[0] for m in members}) == 1
+        # Without the metadata, or with a value it cannot take, a request is served as
+        # before and its entry names no client id (the follower answers once it applied
+        # them, so they are in its log).
+        await trio.to_thread.run_sync(send, b"plain", ())
+        await trio.to_thread.run_sync(send, b"odd", ((METADATA_KEY, "two words"),))
+        traces = {e["text"]: e["trace"] for e in _log(members[follower])}
+        assert traces["put traced=v"] == "ui9/r1"
+        assert traces["put plain=v"] is None and traces["put odd=v"] is None
+        channel.close()
+        n.cancel_scope.cancel()
