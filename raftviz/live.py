@@ -5,8 +5,9 @@ member, as `raftviz up` does) and owns it; `LiveBackend.attach(endpoints)` watch
 cluster someone else started: through raftviz's control service when the members serve
 it, else read-only through etcd's own API (a real etcd). Background threads keep the
 latest word from every member (live_observe), the keyspace and leases (live_keyspace),
-client requests and watches (live_client, live_watch); `view()` only assembles what they
-hold, so the interface never waits on the network. Commands are in live_commands.
+client requests and watches (live_client, live_watch), and where each request's entry
+is in every member's log (live_links); `view()` only assembles what they hold, so the
+interface never waits on the network. Commands are in live_commands.
 
 Time on a live cluster is the wall clock. Freezing the world (PauseWorld) stops every
 member's clock and holds every message; only then can time be moved by hand, so
@@ -36,6 +37,7 @@ from engine.kv.describe import describe_span
 from . import live_commands, live_views
 from .live_client import Channels, Requests, Sender, path_of, split_endpoint
 from .live_keyspace import KeyspaceCache, Target
+from .live_links import EntryLinks
 from .live_observe import ControlObserver, EtcdPoller, Member, Notifier, member_urls, probe
 from .live_procs import LocalCluster
 from .live_watch import Watches
@@ -79,7 +81,8 @@ class LiveBackend:
         self.notifier = Notifier(self.stop)
         self.channels = Channels()
         self.requests = Requests(self.clock)
-        self.sender = Sender(self.channels, self.requests)
+        self.links = EntryLinks(self.requests)   # requests' entries in the members' logs
+        self.sender = Sender(self.channels, self.requests, self.links.tag)
         self.watches = Watches(self.requests, self.changed)
         self.keyspace = KeyspaceCache(self.channels, self.keyspace_target, self.changed,
                                       self.stop)
@@ -168,6 +171,7 @@ class LiveBackend:
             self._track_held(member)
             self._discover(snap.get("members") or {})
             self._mark_removed()
+        self.links.observe(member.number, snap, self.clock())
         if old.get("revision") != snap.get("revision") or old.get("lead") != snap.get("lead"):
             self.keyspace.poke()
         if self.world_frozen and not snap.get("paused") and member.number not in self.freezing:
@@ -349,7 +353,8 @@ class LiveBackend:
             live_views.node_view(m.number, snap, ids, up=ups[m.number], paused=m.stopped,
                                  removed=m.removed) if snap else
             live_views.unknown_node(m.number, m.removed) for m, snap in members)
-        logs = tuple(live_views.log_view(m.number, snap) for m, snap in members)
+        logs = tuple(live_views.log_view(m.number, snap, self.links.shown)
+                     for m, snap in members)
         target = self.keyspace_target()
         return ClusterView(
             time=self.clock(), event=self.version, last_event=self.version, clock="live",
@@ -363,9 +368,10 @@ class LiveBackend:
             paused=self.world_frozen)
 
     def _held(self, members: list[tuple[Member, dict]]) -> tuple[MessageView, ...]:
+        traced = self.links.by_entry()
         held = [v for m, snap in members if self.is_up(m)
                 for v in live_views.held_messages(m.number, snap, self.number_of,
-                                                  self.first_seen)
+                                                  self.first_seen, traced)
                 if v.id not in self.gone]
         return tuple(sorted(held, key=lambda v: (v.sent_at, v.id)))
 

@@ -20,6 +20,7 @@ import grpc
 from engine import kv
 from engine.observe import RequestTrace
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+from engine.runtime.tracing import trace_metadata
 from engine.sim.ui_client import NO_ALARMS, ClientError, ClientOp
 from engine.kv.describe import show
 
@@ -27,6 +28,7 @@ from .live_observe import target
 
 REQUEST_TIMEOUT_S = 5.0        # etcd's clients give a request about this long
 TRACES_KEPT = 200
+Metadata = tuple[tuple[str, str], ...]
 CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100),
                    ("grpc.min_reconnect_backoff_ms", 100),
                    ("grpc.max_reconnect_backoff_ms", 1000)]
@@ -190,9 +192,17 @@ class Requests:
                 return
             self.traces[request_id] = replace(
                 trace, status="done" if ok else "failed", answer=answer, revision=revision,
-                term=term, finished_at=self.clock())
+                term=trace.term if trace.index else term, finished_at=self.clock())
             if ok and revision and trace.path == "log":
                 self.by_revision.setdefault(revision, request_id)
+
+    def amend(self, request_id: str, **fields) -> bool:
+        """Change a kept trace (what the logs show of its entry); False if not kept."""
+        with self._lock:
+            trace = self.traces.get(request_id)
+            if trace is not None:
+                self.traces[request_id] = replace(trace, **fields)
+            return trace is not None
 
     def watch_event(self, revision: int, text: str) -> str | None:
         """Note on the request that wrote `revision` that a watch saw it; its id."""
@@ -227,17 +237,21 @@ def path_of(op: ClientOp) -> str:
 
 
 class Sender:
-    """Runs keyspace and lease requests on worker threads and finishes their traces."""
+    """Runs keyspace and lease requests on worker threads and finishes their traces.
+    Writes name their trace to the member (`tag` makes the name, tracing.py), so its
+    entry can be found in every log."""
 
-    def __init__(self, channels: Channels, requests: Requests) -> None:
-        self.channels, self.requests = channels, requests
+    def __init__(self, channels: Channels, requests: Requests,
+                 tag: Callable[[str], str] = str) -> None:
+        self.channels, self.requests, self.tag = channels, requests, tag
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="client")
 
     def send(self, trace: RequestTrace, op: ClientOp, url: str, leader_url: str | None,
              after: Callable[[str], None]) -> None:
         def work() -> None:
             try:
-                answer, revision, term = self.call(op, url, leader_url)
+                named = trace_metadata(self.tag(trace.id))
+                answer, revision, term = self.call(op, url, leader_url, named)
                 self.requests.finish(trace.id, answer, True, revision, term)
             except grpc.RpcError as exc:
                 self.requests.finish(trace.id, rpc_error_text(exc), ok=False)
@@ -246,13 +260,14 @@ class Sender:
             after(trace.id)
         self.pool.submit(work)
 
-    def call(self, op: ClientOp, url: str, leader_url: str | None) -> tuple[str, int, int]:
+    def call(self, op: ClientOp, url: str, leader_url: str | None,
+             named: Metadata = ()) -> tuple[str, int, int]:
         if op.kind in ("keepalive", "ttl", "leases"):
             # The leader's lessor keeps the clocks; any member forwards, but asking the
             # leader directly saves a hop.
             return self.lease_call(op, leader_url or url)
         if op.kind in ("alarm", "disarm"):
-            return self.alarm_call(op, url)
+            return self.alarm_call(op, url, named)
         request = op.request
         t = REQUEST_TIMEOUT_S
         stub = self.channels.kv(url)
@@ -260,31 +275,34 @@ class Sender:
             r = stub.Range(pb_range(request), timeout=t)
             return format_range(r), r.header.revision, r.header.raft_term
         if isinstance(request, kv.PutRequest):
-            r = stub.Put(pb_put(request), timeout=t)
+            r = stub.Put(pb_put(request), timeout=t, metadata=named)
             return format_put(r), r.header.revision, r.header.raft_term
         if isinstance(request, kv.DeleteRangeRequest):
-            r = stub.DeleteRange(pb_delete(request), timeout=t)
+            r = stub.DeleteRange(pb_delete(request), timeout=t, metadata=named)
             return format_delete(r), r.header.revision, r.header.raft_term
         if isinstance(request, kv.TxnRequest):
-            r = stub.Txn(pb_txn(request), timeout=t)
+            r = stub.Txn(pb_txn(request), timeout=t, metadata=named)
             return format_txn(r), r.header.revision, r.header.raft_term
         if isinstance(request, kv.CompactionRequest):
-            r = stub.Compact(rpc_pb2.CompactionRequest(revision=request.revision), timeout=t)
+            r = stub.Compact(rpc_pb2.CompactionRequest(revision=request.revision),
+                             timeout=t, metadata=named)
             return f"compacted revision {request.revision}", r.header.revision, \
                 r.header.raft_term
-        return self.lease_call(op, url)
+        return self.lease_call(op, url, named)
 
-    def lease_call(self, op: ClientOp, url: str) -> tuple[str, int, int]:
+    def lease_call(self, op: ClientOp, url: str,
+                   named: Metadata = ()) -> tuple[str, int, int]:
         stub, t, request = self.channels.lease(url), REQUEST_TIMEOUT_S, op.request
         if isinstance(request, kv.LeaseGrantRequest):
             r = stub.LeaseGrant(rpc_pb2.LeaseGrantRequest(TTL=request.ttl, ID=request.id),
-                                timeout=t)
+                                timeout=t, metadata=named)
             if r.error:
                 raise ValueError(r.error)
             return f"lease {r.ID:x} granted with TTL({r.TTL}s)", r.header.revision, \
                 r.header.raft_term
         if isinstance(request, kv.LeaseRevokeRequest):
-            r = stub.LeaseRevoke(rpc_pb2.LeaseRevokeRequest(ID=request.id), timeout=t)
+            r = stub.LeaseRevoke(rpc_pb2.LeaseRevokeRequest(ID=request.id), timeout=t,
+                                 metadata=named)
             return f"lease {request.id:x} revoked", r.header.revision, r.header.raft_term
         if op.kind == "keepalive":
             return keep_alive_once(stub, op.number)
@@ -294,7 +312,8 @@ class Sender:
         lines = [f"found {len(r.leases)} leases"] + [format(x.ID, "x") for x in r.leases]
         return "\n".join(lines), 0, r.header.raft_term
 
-    def alarm_call(self, op: ClientOp, url: str) -> tuple[str, int, int]:
+    def alarm_call(self, op: ClientOp, url: str,
+                   named: Metadata = ()) -> tuple[str, int, int]:
         """alarm list, or disarm as etcdctl does: list, then deactivate each alarm."""
         stub, t = self.channels.maintenance(url), REQUEST_TIMEOUT_S
         r = stub.Alarm(rpc_pb2.AlarmRequest(action=rpc_pb2.AlarmRequest.GET), timeout=t)
@@ -303,7 +322,7 @@ class Sender:
             for a in alarms:
                 r = stub.Alarm(rpc_pb2.AlarmRequest(
                     action=rpc_pb2.AlarmRequest.DEACTIVATE, memberID=a.memberID,
-                    alarm=a.alarm), timeout=t)
+                    alarm=a.alarm), timeout=t, metadata=named)
         lines = [f"memberID:{a.memberID} alarm:{rpc_pb2.AlarmType.Name(a.alarm)}"
                  for a in alarms]
         return "\n".join(lines) or NO_ALARMS, r.header.revision, r.header.raft_term

@@ -10,6 +10,7 @@ Members carry 64-bit Raft ids; the interface numbers them 1..N, so every builder
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from engine.observe import (
@@ -18,6 +19,9 @@ from engine.observe import (
 
 Ids = Callable[[int], int]
 Snapshot = Mapping[str, object]
+Named = Callable[[str], str]                     # an entry's trace id -> the id shown
+Traced = Mapping[tuple[int, int], str]           # (term, index) -> the request it carries
+NO_TRACES: Traced = MappingProxyType({})
 
 MESSAGE_ID_SPAN = 1_000_000   # message id = member number * span + the gate's held id
 
@@ -66,23 +70,26 @@ def progress_views(snap: Snapshot, ids: Ids) -> tuple[ProgressView, ...]:
 # --- logs -------------------------------------------------------------------------------
 
 
-def entry_view(entry: Mapping[str, object]) -> EntryView:
-    """The control service describes each entry in words (engine.runtime.control)."""
+def entry_view(entry: Mapping[str, object], named: Named = str) -> EntryView:
+    """The control service describes each entry in words (engine.runtime.control). A
+    request is known by the trace id its client gave it (named as the interface calls
+    it), else by the proposing member's own request id."""
     index, term = int(entry["index"]), int(entry["term"])
     text = str(entry.get("text", ""))
     if entry.get("type") == "ConfChange":
         return EntryView(index, term, "conf", "conf " + text)
     if text == "(new term)":
         return EntryView(index, term, "empty", "empty (new leader)")
-    request_id = entry.get("request_id")
-    return EntryView(index, term, "normal", text, str(request_id) if request_id else None)
+    trace, request_id = entry.get("trace"), entry.get("request_id")
+    shown = named(str(trace)) if trace else str(request_id) if request_id else None
+    return EntryView(index, term, "normal", text, shown)
 
 
-def log_view(number: int, snap: Snapshot) -> LogView:
+def log_view(number: int, snap: Snapshot, named: Named = str) -> LogView:
     entries = snap.get("log") or ()
     assert isinstance(entries, (list, tuple))
     last = int(snap.get("last_index", 0))
-    return LogView(number, tuple(entry_view(e) for e in entries),
+    return LogView(number, tuple(entry_view(e, named) for e in entries),
                    int(snap.get("first_index", 0)), last, int(snap.get("snapshot_index", 0)),
                    0, int(snap.get("commit", 0)), int(snap.get("applied", 0)),
                    synced_index=last)   # a live member fsyncs before it sends or acks
@@ -91,32 +98,35 @@ def log_view(number: int, snap: Snapshot) -> LogView:
 # --- messages and the network -----------------------------------------------------------
 
 
-def held_messages(number: int, snap: Snapshot, ids: Ids,
-                  first_seen: Mapping[int, int]) -> list[MessageView]:
+def held_messages(number: int, snap: Snapshot, ids: Ids, first_seen: Mapping[int, int],
+                  traced: Traced = NO_TRACES) -> list[MessageView]:
     views = []
     for held in snap.get("held") or ():
         msg_id = number * MESSAGE_ID_SPAN + int(held["id"])
         views.append(message_view(msg_id, str(held["text"]), ids, first_seen.get(msg_id, 0),
-                                  f"held at node {number}'s gate"))
+                                  f"held at node {number}'s gate", traced=traced))
     return views
 
 
 def message_view(msg_id: int, text: str, ids: Ids, sent_at: int, note: str,
-                 status: MessageStatus = MessageStatus.HELD) -> MessageView:
+                 status: MessageStatus = MessageStatus.HELD,
+                 traced: Traced = NO_TRACES) -> MessageView:
     head = _HEAD.match(text)
     if head is None:
         return MessageView(msg_id, "?", 0, 0, 0, 0, 0, 0, "", 0, False, text, status,
                            sent_at, note=note)
     frm, to = ids(int(head.group(1))), ids(int(head.group(2)))
     commit = _COMMIT.search(text)
-    indexes = [int(m.group(2)) for m in _ENTRY.finditer(text)]
+    carried = [(int(m.group(1)), int(m.group(2))) for m in _ENTRY.finditer(text)]
+    indexes = [index for _, index in carried]
     summary = "" if not indexes else (f"1 entry @{indexes[0]}" if len(indexes) == 1 else
                                       f"{len(indexes)} entries {indexes[0]}..{indexes[-1]}")
     shown = f"{frm}->{to}" + text[head.end(2):]
     return MessageView(
         msg_id, head.group(3), frm, to, int(head.group(4)), int(head.group(6)),
         int(head.group(5)), int(commit.group(1)) if commit else 0, summary, len(indexes),
-        " Rejected" in text, shown, status, sent_at, note=note)
+        " Rejected" in text, shown, status, sent_at, note=note,
+        request_ids=tuple(traced[e] for e in carried if e in traced))
 
 
 def network_view(snaps: list[Snapshot], ids: Ids) -> NetworkView:

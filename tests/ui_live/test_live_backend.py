@@ -114,6 +114,34 @@ def test_watch_sees_puts_and_leases_show(healed):
     wait(healed, lambda v: v.watches[-1].canceled, "the watch canceled")
 
 
+def test_a_put_through_a_follower_is_followed_into_every_log(healed):
+    view = stable_leader(healed)
+    leader = view.leader()
+    follower = next(n.id for n in view.nodes if not n.is_leader)
+    watch = send(healed, "watch followed/ --prefix")
+    rid = healed.client("put followed/k v", follower).request_id
+
+    def followed(v: o.ClusterView) -> bool:
+        r = v.request(rid)
+        return bool(r and r.status == "done" and r.watch_events and all(
+            r.when(stage, n.id) is not None for n in v.nodes
+            for stage in ("appended", "committed", "applied")))
+    view = wait(healed, followed, f"{rid} appended, committed and applied on every node")
+    r = view.request(rid)
+    assert (r.node, r.path, r.answer) == (follower, "log", "OK")
+    assert r.index > 0 and r.term == leader.term and r.revision > 1
+    for node in (n.id for n in view.nodes):
+        times = [r.when(stage, node) for stage in ("appended", "committed", "applied")]
+        assert r.proposed_at <= times[0] <= times[1] <= times[2], (node, times)
+        entry = next(e for e in view.log(node).entries if e.index == r.index)
+        assert (entry.term, entry.request_id, entry.text) == (r.term, rid, "put followed/k=v")
+    watch_id = watch.answer.split()[1]
+    assert r.watch_events == (f"watch {watch_id} on node {watch.node}: PUT followed/k",)
+    send(healed, f"unwatch {watch_id}")
+    wait(healed, lambda v: ("followed/k", r.revision) in {
+        (k.key, k.mod_revision) for k in v.keyspace}, "the key at the put's revision")
+
+
 # --- faults -----------------------------------------------------------------------------
 
 
