@@ -28,7 +28,7 @@ def lease_text(lease_id: int) -> str:
 
 class KeyTable(Vertical):
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
     def compose(self) -> ComposeResult:
         yield Static(classes="panel-title")

@@ -47,17 +47,28 @@ def mark(log: LogView, e: EntryView, lead: dict[int, int]) -> str:
     return fmt.MARK_APPENDED
 
 
-def cell(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int, int],
-         followed: str | None) -> Text:
+Look = tuple | str | None     # what one cell shows: a cell is made from its look alone
+
+
+def look(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int, int],
+         followed: str | None) -> Look:
     e = entries.get(index)
     if e is None:
-        if index <= log.snapshot_index:
-            return Text(f"{fmt.MARK_SNAPSHOT} in snapshot", style="dim")
+        return "snapshot" if index <= log.snapshot_index else None
+    return (mark(log, e, lead), e.term, e.text, e.kind == "empty",
+            followed is not None and e.request_id == followed)
+
+
+def cell(look: Look) -> Text:
+    if look is None:
         return Text("")
-    text = Text(mark(log, e, lead) + " ")
-    text.append(f"{e.term:>2}", style=f"bold {fmt.term_style(e.term)}")
-    text.append(" " + e.text, style="dim" if e.kind == "empty" else "")
-    if followed is not None and e.request_id == followed:
+    if look == "snapshot":
+        return Text(f"{fmt.MARK_SNAPSHOT} in snapshot", style="dim")
+    mark_, term, what, empty, followed = look
+    text = Text(mark_ + " ")
+    text.append(f"{term:>2}", style=f"bold {fmt.term_style(term)}")
+    text.append(" " + what, style="dim" if empty else "")
+    if followed:
         text.stylize("reverse")
     return text
 
@@ -72,11 +83,12 @@ def header(log: LogView, view: ClusterView) -> Text:
 
 class LogGrid(RowGrid):
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
-    followed: reactive[str | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+    followed: reactive[str | None] = reactive(None, repaint=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor="cell", header_height=2, **kwargs)
+        self.looks: dict[str, tuple[Look, ...]] = {}
 
     def watch_cluster(self) -> None:
         self.redraw()
@@ -96,9 +108,13 @@ class LogGrid(RowGrid):
             Column(str(lg.node), header(lg, view), width) for lg in view.logs])
         lead = leader_terms(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
-        self.set_rows(((str(index), [Text(str(index), style="dim")] + [
-            cell(lg, index, entries[lg.node], lead, self.followed) for lg in view.logs])
-            for index in index_range(view)), follow_tail=True)
+        self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, self.followed)
+                                        for lg in view.logs)
+                      for index in index_range(view)}
+        self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
+
+    def cells_of(self, key: str) -> list[Text]:
+        return [Text(key, style="dim")] + [cell(one) for one in self.looks[key]]
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         view = self.cluster

@@ -95,7 +95,7 @@ class NodeCards(Horizontal):
     """One card per node, kept by node id: a node that joins gets a card, one that
     leaves loses it, and updates never wait for (or race) a remount."""
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

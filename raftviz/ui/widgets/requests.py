@@ -38,7 +38,7 @@ class ClientPanel(Vertical):
     DEFAULT_CLASSES = "view-part"
     FED_WHEN_HIDDEN = True      # it writes the answers of pending requests to its log
     BINDINGS = [Binding("escape", "leave", "Leave the client box", show=False)]
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -165,7 +165,7 @@ class TraceView(Widget):
 
 class RequestList(RowGrid):
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
     def on_mount(self) -> None:
         self.set_columns([Column("id", "id"), Column("line", "request"),

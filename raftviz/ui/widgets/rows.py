@@ -12,7 +12,7 @@ and the mouse, and messages when the cursor moves to a row or a row is chosen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Literal, Sequence
+from typing import Callable, ClassVar, Hashable, Iterable, Literal, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -88,7 +88,8 @@ class RowGrid(ScrollView, can_focus=True):
         self.columns: tuple[Column, ...] = ()
         self.keys: list[str] = []
         self.cells: dict[str, tuple[Cell, ...]] = {}
-        self._signatures: dict[str, tuple] = {}
+        self._looks: dict[str, Hashable] = {}
+        self._cells_of: Callable[[str], Sequence[Cell]] = lambda key: ()
         self.cursor_row = self.cursor_column = 0
         self._index: dict[str, int] = {}
         self._widths: tuple[int, ...] = ()
@@ -96,7 +97,7 @@ class RowGrid(ScrollView, can_focus=True):
         self._cells_drawn: dict[tuple, list[Segment]] = {}
         self._header: list[Strip] = []
         self._highlighted: tuple[str, str] | None = None
-        self._looks: tuple[Style, Style, Style] | None = None
+        self._palette: tuple[Style, Style, Style] | None = None
 
     # -- what the views call --
 
@@ -120,18 +121,29 @@ class RowGrid(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Iterable[tuple[str, Sequence[Cell]]],
                  follow_tail: bool = False) -> None:
-        """Replace the rows. The cursor stays on its row's key if that row is still there
-        (on the last row, with follow_tail, if it was on the last row)."""
+        """Replace the rows, given as (key, cells). The cursor stays on its row's key if
+        that row is still there (on the last row, with follow_tail, if it was there)."""
+        rows = [(key, tuple(cells)) for key, cells in rows]
+        self.cells = dict(rows)
+        self._replace([(key, tuple(map(signature, cells))) for key, cells in rows],
+                      follow_tail)
+
+    def set_looks(self, looks: Iterable[tuple[str, Hashable]],
+                  cells_of: Callable[[str], Sequence[Cell]], follow_tail: bool = False) -> None:
+        """Replace the rows, given as (key, look): a look changes whenever the row's cells
+        would, and cells_of(key) makes the cells of a row when it is drawn, so a big
+        table that changes fast makes cells only for the changed rows on screen.
+        Its columns need fixed widths."""
+        self.cells, self._cells_of = {}, cells_of
+        self._replace(list(looks), follow_tail)
+
+    def _replace(self, looks: list[tuple[str, Hashable]], follow_tail: bool) -> None:
         was_visible = self._visible()
         at_tail = follow_tail and self.cursor_row >= len(self.keys) - 1
         kept = self.cursor_key
-        self.keys, self.cells, self._signatures = [], {}, {}
-        for key, cells in rows:
-            self.keys.append(key)
-            self.cells[key] = cells = tuple(cells)
-            self._signatures[key] = tuple(map(signature, cells))
+        self.keys, self._looks = [key for key, _ in looks], dict(looks)
         self._index = {key: i for i, key in enumerate(self.keys)}
-        for gone in self._strips.keys() - self.cells.keys():
+        for gone in self._strips.keys() - self._looks.keys():
             del self._strips[gone]
         if at_tail or kept not in self._index:
             row = len(self.keys) - 1 if at_tail else min(self.cursor_row, len(self.keys) - 1)
@@ -165,39 +177,40 @@ class RowGrid(ScrollView, can_focus=True):
             row = scroll_y + y - self.header_height
             strip = self._row_line(row) if row < len(self.keys) else Strip([])
         width = self.scrollable_content_region.width
-        return strip.crop_extend(scroll_x, scroll_x + width, self._look()[0])
+        return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
 
     def notify_style_update(self) -> None:
         self._strips.clear()
         self._cells_drawn.clear()
-        self._header, self._looks = [], None
+        self._header, self._palette = [], None
         super().notify_style_update()
 
-    def _look(self) -> tuple[Style, Style, Style]:
+    def _styles(self) -> tuple[Style, Style, Style]:
         """The base, header and cursor styles; worked out once per change of style
         (rich_style walks every ancestor, too slow to ask for each line)."""
-        if self._looks is None:
+        if self._palette is None:
             base = self.rich_style
-            self._looks = (base, base + self.get_component_rich_style("rowgrid--header"),
+            self._palette = (base, base + self.get_component_rich_style("rowgrid--header"),
                            self.get_component_rich_style("rowgrid--cursor"))
-        return self._looks
+        return self._palette
 
     def _row_line(self, row: int) -> Strip:
         key = self.keys[row]
         cursor_at = None
         if row == self.cursor_row:
             cursor_at = self.cursor_column if self.cursor == "cell" else -1
-        drawn = (self._signatures[key], cursor_at, self.has_focus, self._widths)
+        drawn = (self._looks[key], cursor_at, self.has_focus, self._widths)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == drawn:
             return cached[1]
-        strip = self._draw(self.cells[key], self._look()[0], cursor_at)
+        cells = self.cells[key] if key in self.cells else self._cells_of(key)
+        strip = self._draw(cells, self._styles()[0], cursor_at)
         self._strips[key] = (drawn, strip)
         return strip
 
     def _header_line(self, y: int) -> Strip:
         if not self._header:
-            style = self._look()[1]
+            style = self._styles()[1]
             labels = [label_lines(c.label, self.header_height) for c in self.columns]
             self._header = [self._draw([lines[i] for lines in labels], style, None)
                             for i in range(self.header_height)]
@@ -205,7 +218,7 @@ class RowGrid(ScrollView, can_focus=True):
 
     def _draw(self, cells: Sequence[Cell], style: Style, cursor_at: int | None) -> Strip:
         """One line of the table; cursor_at is the cell under the cursor (-1: the row)."""
-        cursor = self._look()[2]
+        cursor = self._styles()[2]
         parts = []
         for i, (cell, width) in enumerate(zip(cells, self._widths)):
             segments = self._cell(cell, width, style)
@@ -257,7 +270,7 @@ class RowGrid(ScrollView, can_focus=True):
     def _visible(self) -> list[tuple[str, tuple] | None]:
         top = self.scroll_offset.y
         height = max(0, self.scrollable_content_region.height - self.header_height)
-        return [(self.keys[r], self._signatures[self.keys[r]]) if r < len(self.keys) else None
+        return [(self.keys[r], self._looks[self.keys[r]]) if r < len(self.keys) else None
                 for r in range(top, top + height)]
 
     def _refresh_changed(self, before: list) -> None:

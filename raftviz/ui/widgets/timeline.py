@@ -122,9 +122,9 @@ class TimelineBody(Widget):
 class Timeline(Widget):
     """Lane headings over a scrolling body that sticks to the newest row."""
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
-    followed: reactive[str | None] = reactive(None)
-    heartbeats: reactive[bool] = reactive(True)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+    followed: reactive[str | None] = reactive(None, repaint=False)
+    heartbeats: reactive[bool] = reactive(True, repaint=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -63,8 +63,8 @@ def when(m: MessageView, now: int) -> Text:
 
 
 class MessageTable(RowGrid):
-    cluster: reactive[ClusterView | None] = reactive(None)
-    followed: reactive[str | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+    followed: reactive[str | None] = reactive(None, repaint=False)
 
     def on_mount(self) -> None:
         self.set_columns([Column("id", "#", 8), Column("when", "lands", 7),
@@ -100,8 +100,8 @@ class MessageTable(RowGrid):
 class MessageList(Vertical):
     """A mode line over the table of waiting messages."""
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
-    followed: reactive[str | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+    followed: reactive[str | None] = reactive(None, repaint=False)
 
     def compose(self) -> ComposeResult:
         yield Static(classes="wire-mode")
