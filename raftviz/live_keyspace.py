@@ -1,8 +1,9 @@
 """The keyspace, leases and key histories of a live cluster, read in the background.
 
-Views must never wait for the network, so a `KeyspaceCache` thread keeps copies: every key
-(up to KEYS_SHOWN) from a serializable Range on the keyspace node, read again only when
-that node's revision moves; the leader's leases with their remaining time and keys, every
+Views must never wait for the network, so a `KeyspaceCache` thread keeps copies: the
+first KEYS_SHOWN keys of the keyspace node, from a watched mirror (live_mirror) or, for a
+keyspace too big to mirror, a serializable Range read again when that node's revision
+moves, at most four times a second; the leader's leases with their remaining time and keys, every
 second; and the history of the key the interface last asked about. `target()` (from the
 backend) says which node to read and at which revision it stands.
 """
@@ -21,6 +22,7 @@ from engine.runtime.proto import rpc_pb2
 from engine.kv.describe import show
 
 from .live_client import Channels
+from .live_mirror import KeyMirror, key_view
 from .live_watch import read_history
 
 KEYS_SHOWN = 300
@@ -45,12 +47,19 @@ class KeyspaceCache(threading.Thread):
         super().__init__(name="keyspace", daemon=True)
         self.channels, self.target, self.changed, self.stop = channels, target, changed, stop
         self.wake = threading.Event()
-        self.keys: tuple[KeyView, ...] = ()
+        self.mirror = KeyMirror(channels, changed, stop)
+        self.read_keys: tuple[KeyView, ...] = ()         # when the mirror is not active
         self.leases: tuple[LeaseView, ...] = ()
         self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
         self.histories: dict[str, tuple[int, tuple[KeyRevision, ...]]] = {}
         self.wanted: str | None = None
         self.leases_read = 0.0
+
+    @property
+    def keys(self) -> tuple[KeyView, ...]:
+        if self.mirror.active:
+            return self.mirror.first(KEYS_SHOWN)
+        return self.read_keys
 
     def poke(self) -> None:
         self.wake.set()
@@ -65,6 +74,13 @@ class KeyspaceCache(threading.Thread):
         return changes
 
     def run(self) -> None:
+        self.mirror.start()
+        try:
+            self._loop()
+        finally:
+            self.mirror.close()
+
+    def _loop(self) -> None:
         while not self.stop.is_set():
             self.wake.wait(REFRESH_S)
             # Reading the whole keyspace costs the member real work: a busy cluster
@@ -79,7 +95,9 @@ class KeyspaceCache(threading.Thread):
     def _refresh(self, t: Target) -> bool:
         changed = False
         try:
-            if (t.node, t.revision) != self.read_at:
+            self.mirror.follow(t.node, t.url)
+            mirrored = self.mirror.active and self.mirror.source == (t.node, t.url)
+            if not mirrored and (t.node, t.revision) != self.read_at:
                 changed |= self._read_keys(t)
             if t.leader_url and time.monotonic() - self.leases_read >= REFRESH_S:
                 self.leases_read = time.monotonic()
@@ -94,8 +112,7 @@ class KeyspaceCache(threading.Thread):
         r = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
             key=b"\0", range_end=b"\0", serializable=True, limit=KEYS_SHOWN),
             timeout=READ_TIMEOUT_S)
-        self.keys = tuple(KeyView(show(x.key), show(x.value), x.create_revision,
-                                  x.mod_revision, x.version, x.lease) for x in r.kvs)
+        self.read_keys = tuple(key_view(x) for x in r.kvs)
         self.read_at = (t.node, t.revision)
         return True
 

@@ -1,0 +1,132 @@
+"""A copy of one member's keyspace kept current by a watch, so a write shows at once.
+
+Reading the keyspace again for every change would cost the member a Range per change, so
+those reads were spaced out and a write could wait a quarter second to show. The mirror
+reads the keys once, then watches every key from the revision it read at: each event
+updates the copy, in revision order, as soon as the member applies it. When the member to
+show changes, the watch fails or falls behind a compaction, it reads again. A keyspace
+larger than MIRROR_MAX keys is not mirrored (`active` stays false) and the caller reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterator
+
+import grpc
+from sortedcontainers import SortedDict
+
+from engine.observe import KeyView
+from engine.runtime.proto import kv_pb2, rpc_pb2, rpc_pb2_grpc
+from engine.kv.describe import show
+
+from .live_client import Channels
+
+MIRROR_MAX = 20_000
+RETRY_S = 0.5
+READ_TIMEOUT_S = 2.0
+PUT = kv_pb2.Event.PUT
+
+
+class KeyMirror(threading.Thread):
+    def __init__(self, channels: Channels, changed: Callable[[], None],
+                 stop: threading.Event) -> None:
+        super().__init__(name="keyspace-mirror", daemon=True)
+        self.channels, self.changed, self.stop = channels, changed, stop
+        self.wanted: tuple[int, str] | None = None     # (node, client URL) to mirror
+        self.source: tuple[int, str] | None = None     # what the copy is of
+        self.active = False
+        self.keys: SortedDict = SortedDict()           # raw key -> KeyView
+        self._call = None
+        self._lock = threading.Lock()
+        self._retarget = threading.Event()
+
+    def follow(self, node: int, url: str) -> None:
+        """Mirror this member from now on (a no-op if it already does)."""
+        if self.wanted != (node, url):
+            self.wanted = (node, url)
+            self._retarget.set()
+            self._cancel()
+
+    def first(self, count: int) -> tuple[KeyView, ...]:
+        with self._lock:
+            return tuple(self.keys.values()[:count])
+
+    def close(self) -> None:
+        self._retarget.set()
+        self._cancel()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            wanted = self.wanted
+            if wanted is None:
+                self._retarget.wait(RETRY_S)
+                self._retarget.clear()
+                continue
+            self._retarget.clear()
+            try:
+                self._mirror(*wanted)
+            except grpc.RpcError:
+                pass     # cancelled for a new member, or the member went away
+            self.active = False
+            if not self._retarget.is_set():
+                self.stop.wait(RETRY_S)
+
+    def _mirror(self, node: int, url: str) -> None:
+        revision = self._read(node, url)
+        if revision is None:
+            self.stop.wait(RETRY_S * 4)      # too many keys: the caller reads instead
+            return
+        done = threading.Event()
+        create = rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
+            key=b"\0", range_end=b"\0", start_revision=revision + 1))
+        call = rpc_pb2_grpc.WatchStub(self.channels.get(url)).Watch(one_request(create, done))
+        self._call = call
+        if self._retarget.is_set() or self.stop.is_set():
+            call.cancel()
+        try:
+            for response in call:
+                if response.canceled or response.compact_revision:
+                    return                    # fell behind a compaction: read again
+                if response.events:
+                    self._apply(response.events)
+        finally:
+            done.set()
+            self._call = None
+
+    def _read(self, node: int, url: str) -> int | None:
+        r = self.channels.kv(url).Range(rpc_pb2.RangeRequest(
+            key=b"\0", range_end=b"\0", serializable=True, limit=MIRROR_MAX + 1),
+            timeout=READ_TIMEOUT_S)
+        if r.more or len(r.kvs) > MIRROR_MAX:
+            return None
+        with self._lock:
+            self.keys = SortedDict((x.key, key_view(x)) for x in r.kvs)
+        self.source, self.active = (node, url), True
+        self.changed()
+        return r.header.revision
+
+    def _apply(self, events) -> None:
+        with self._lock:
+            for e in events:
+                if e.type == PUT:
+                    self.keys[e.kv.key] = key_view(e.kv)
+                else:
+                    self.keys.pop(e.kv.key, None)
+        self.changed()
+
+    def _cancel(self) -> None:
+        call = self._call
+        if call is not None:
+            call.cancel()
+
+
+def one_request(create: rpc_pb2.WatchRequest, done: threading.Event) -> Iterator:
+    """The request side of the watch: the create request, then nothing until done."""
+    yield create
+    done.wait()
+
+
+def key_view(kv: kv_pb2.KeyValue) -> KeyView:
+    return KeyView(show(kv.key), show(kv.value), kv.create_revision, kv.mod_revision,
+                   kv.version, kv.lease)
