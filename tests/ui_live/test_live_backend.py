@@ -368,3 +368,38 @@ def test_app_on_a_live_cluster_shows_a_new_term_after_partitioning_the_leader(he
             await until(pilot, lambda: healed.view().network.cuts == (), "healed network")
 
     asyncio.run(scenario())
+
+
+def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
+    import threading
+
+    from raftviz.live_mirror import KeyMirror
+    stop, changes = threading.Event(), []
+    mirror = KeyMirror(healed.channels, lambda: changes.append(1), stop)
+    urls = healed.cluster.client_urls()
+
+    def shows(pred, what):
+        deadline = time.monotonic() + 10
+        while not pred({k.key: k for k in mirror.first(10_000)}):
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    mirror.start()
+    try:
+        mirror.follow(1, urls[0])
+        put = send(healed, "put mirror/a one")
+        shows(lambda ks: ks.get("mirror/a") and ks["mirror/a"].mod_revision == put.revision,
+              "the put in the mirror")
+        assert mirror.active and mirror.source == (1, urls[0])
+        send(healed, "del mirror/a")
+        shows(lambda ks: "mirror/a" not in ks, "the delete in the mirror")
+        mirror.follow(2, urls[1])
+        again = send(healed, "put mirror/b two")
+        shows(lambda ks: ks.get("mirror/b") and ks["mirror/b"].value == "two"
+              and ks["mirror/b"].mod_revision == again.revision, "a put after retargeting")
+        assert mirror.source == (2, urls[1]) and changes
+    finally:
+        stop.set()
+        mirror.close()
+        mirror.join(5)
+    assert not mirror.is_alive()
