@@ -8,9 +8,9 @@ terminal. In this order, each phase `--seconds` long:
 
 1. closed-loop puts/s of the bare cluster (one `raftviz.bench_load` process); its keys
    are then deleted, so the keyspace table (the first 300 keys) holds the 50 below;
-2. the app on the cluster tab while a writer thread in this process puts, open loop,
-   `bench/k{i % 50}` = `{i}` at `--rate` writes/s over every endpoint: frames/s, the
-   interface thread's CPU time per frame, writes/s sent and acknowledged;
+2. the app on the cluster tab while a writer process (raftviz.bench_writer) puts, open
+   loop, `bench/k{i % 50}` = `{i}` at `--rate` writes/s over every endpoint: frames/s,
+   the interface thread's CPU time per frame, writes/s sent and acknowledged;
 3. the same on the keyspace tab, plus the commit-to-screen latency of every 10th write:
    from its Put response to the first frame showing that key with the write's revision
    as mod revision, or a later one (a later write hides the value but implies it; puts
@@ -32,11 +32,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,16 +46,13 @@ import grpc
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 
 from .bench_cluster import Figures, measure
+from .bench_writer import KEYS
 from .live import LEADER_WAIT_S, LiveBackend
 from .live_procs import LocalCluster
 
-KEYS = 50
-SAMPLE_EVERY = 10
 SCREEN = (160, 48)
 SETTLE_S = 0.5           # the app's first paint, and the tab switch
-GRACE_S = 1.0            # frames still read after the writer stops
-DRAIN_S = 1.0            # then answers still awaited
-PUT_TIMEOUT_S = 5.0
+WRITER_SLACK_S = 30.0    # the writer process's start and drain, beyond its seconds
 TARGET_FPS = 20.0
 TARGET_P99_MS = 100.0
 TARGET_SLOWDOWN = 0.10
@@ -86,16 +83,25 @@ class Frames:
     """Every frame composed: when, and at which mod revision it painted each bench key
     (per key, only the revisions that went up, with the first time each was seen)."""
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)     # the interface thread's, at each
     shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
 
     def add(self, at: float, text: str) -> None:
         self.times.append(at)
+        self.cpu.append(time.thread_time())
         for match in SHOWN.finditer(ANSI.sub("", text)):
             revisions, when = self.shown.setdefault(int(match[1]), ([], []))
             revision = int(match[2])
             if not revisions or revision > revisions[-1]:
                 revisions.append(revision)
                 when.append(at)
+
+    def cpu_per_frame(self, start: float, end: float) -> float:
+        """ms of the interface thread's CPU time per frame between two instants."""
+        lo, hi = bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)
+        if hi - lo < 2:
+            return float("nan")
+        return 1000 * (self.cpu[hi - 1] - self.cpu[lo]) / (hi - lo - 1)
 
     def rate(self, start: float, end: float) -> float:
         n = bisect.bisect_right(self.times, end) - bisect.bisect_left(self.times, start)
@@ -118,73 +124,13 @@ def counting_app(backend: LiveBackend, frames: Frames):
 
         def _display(self, screen, renderable) -> None:
             if isinstance(renderable, CompositorUpdate):
-                frames.add(time.perf_counter(), renderable.render_segments(self.console))
+                frames.add(time.monotonic(), renderable.render_segments(self.console))
             super()._display(screen, renderable)
 
     return CountingApp(backend)
 
 
 # --- the load ---------------------------------------------------------------------------
-
-
-class Writer(threading.Thread):
-    """Open loop: Put number i is sent at start + i / rate whether or not earlier ones
-    were answered (late ones at once), until `seconds` are over; answers are timed in
-    gRPC's callback threads."""
-
-    def __init__(self, urls: list[str], rate: float, seconds: float) -> None:
-        super().__init__(name="bench-writer", daemon=True)
-        self.rate, self.seconds = rate, seconds
-        self.channels = [grpc.insecure_channel(u.split("://")[-1]) for u in urls]
-        self.stubs = [rpc_pb2_grpc.KVStub(c) for c in self.channels]
-        self.stop = threading.Event()
-        self.acks: list[float] = []
-        self.samples: list[tuple[int, int, float]] = []   # (write, revision, answered at)
-        self.errors: list[str] = []
-        self.sent = 0
-        self.start_at = 0.0
-
-    def run(self) -> None:
-        self.start_at = time.perf_counter()
-        end = self.start_at + self.seconds
-        while not self.stop.is_set():
-            due, now = self.start_at + self.sent / self.rate, time.perf_counter()
-            if due >= end or now >= end:
-                return
-            if due > now:
-                self.stop.wait(due - now)
-            self.put(self.sent)
-            self.sent += 1
-
-    def put(self, i: int) -> None:
-        request = rpc_pb2.PutRequest(key=b"bench/k%d" % (i % KEYS), value=b"%d" % i)
-        future = self.stubs[i % len(self.stubs)].Put.future(request, timeout=PUT_TIMEOUT_S)
-        future.add_done_callback(lambda f: self.answered(i, f))
-
-    def answered(self, i: int, future) -> None:
-        at = time.perf_counter()
-        if future.code() is not grpc.StatusCode.OK:
-            self.errors.append(future.code().name)
-            return
-        self.acks.append(at)
-        if i % SAMPLE_EVERY == 0:
-            self.samples.append((i, future.result().header.revision, at))
-
-    def finish(self) -> int:
-        """Wait DRAIN_S at most for the last answers, then close the channels (which
-        cancels what is still unanswered); how many writes were left unanswered."""
-        self.stop.set()
-        self.join()
-        deadline = time.monotonic() + DRAIN_S
-        while len(self.acks) + len(self.errors) < self.sent and time.monotonic() < deadline:
-            time.sleep(0.05)
-        unanswered = self.sent - len(self.acks) - len(self.errors)
-        for channel in self.channels:
-            channel.close()
-        return unanswered
-
-    def achieved(self) -> float:
-        return len(self.acks) / (max(self.acks) - self.start_at) if self.acks else 0.0
 
 
 def closed_loop(urls: list[str], seconds: float, concurrency: int) -> Figures:
@@ -233,26 +179,32 @@ class Results:
         return 1 - self.with_ui.rate / self.bare_rate()
 
 
-async def open_loop(urls: list[str], frames: Frames, opts) -> tuple[OpenLoop, Writer]:
-    writer = Writer(urls, opts.rate, opts.seconds)
-    cpu = time.thread_time()        # this coroutine runs on the interface's thread
-    writer.start()
-    await asyncio.to_thread(writer.join)
-    cpu = time.thread_time() - cpu
-    end = writer.start_at + opts.seconds
-    await asyncio.sleep(GRACE_S)
-    unanswered = await asyncio.to_thread(writer.finish)
-    if not writer.acks:
-        raise BenchError(f"no write was answered ({', '.join(set(writer.errors))})")
-    fps = frames.rate(writer.start_at, end)
-    per_frame = 1000 * cpu / (fps * opts.seconds) if fps else float("nan")
-    return OpenLoop(fps, per_frame, writer.sent / opts.seconds, writer.achieved(),
-                    len(writer.errors) + unanswered), writer
+def run_writer(urls: list[str], rate: float, seconds: float) -> dict:
+    """The open-loop writer (raftviz.bench_writer) as a process of its own; its report."""
+    endpoints = ",".join(u.split("://")[-1] for u in urls)
+    done = subprocess.run([sys.executable, "-m", "raftviz.bench_writer", "--endpoints",
+                           endpoints, "--rate", str(rate), "--seconds", str(seconds)],
+                          capture_output=True, text=True, timeout=seconds + WRITER_SLACK_S)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"the writer failed: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def latencies(frames: Frames, writer: Writer) -> list[float]:
+async def open_loop(urls: list[str], frames: Frames, opts) -> tuple[OpenLoop, dict]:
+    w = await asyncio.to_thread(run_writer, urls, opts.rate, opts.seconds)
+    if not w["acks"]:
+        raise BenchError(f"no write was answered ({', '.join(set(w['errors']))})")
+    start, end = w["start_at"], w["start_at"] + opts.seconds
+    achieved = len(w["acks"]) / (w["acks"][-1] - start) if w["acks"][-1] > start else 0.0
+    return OpenLoop(frames.rate(start, end), frames.cpu_per_frame(start, end),
+                    w["sent"] / opts.seconds, achieved,
+                    len(w["errors"]) + w["unanswered"]), w
+
+
+def latencies(frames: Frames, written: dict) -> list[float]:
     out = []
-    for i, revision, answered in writer.samples:
+    for i, revision, answered in written["samples"]:
         shown = frames.first_showing(i % KEYS, revision)
         if shown is not None:
             out.append(max(0.0, shown - answered) * 1000)
@@ -278,7 +230,7 @@ async def with_app(backend: LiveBackend, urls: list[str], opts) -> dict:
         await pilot.pause(SETTLE_S)      # let the last views land before the app quits
     return {"cluster_tab": cluster_tab, "keyspace_tab": keyspace_tab, "with_ui": with_ui,
             "ui_cores": used / opts.seconds,
-            "latencies": latencies(frames, writer), "sampled": len(writer.samples),
+            "latencies": latencies(frames, writer), "sampled": len(writer["samples"]),
             "frames": len(frames.times)}
 
 

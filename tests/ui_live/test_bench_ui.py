@@ -22,7 +22,7 @@ ROWS = [
     "interface process CPU meanwhile (cores)", "UI slowdown of the cluster",
 ]
 TARGETED = {ROWS[0], ROWS[3], ROWS[7], ROWS[12]}
-OURS = ("bench-writer", "observe-", "keyspace", "notifier", "membership")
+OURS = ("observe-", "keyspace", "notifier", "membership")
 
 
 def name(line: str) -> str:
@@ -80,3 +80,12 @@ def test_tiny_run_paints_frames_sees_writes_and_stops_everything():
 
     assert children() == before
     assert not [t.name for t in ours() - threads]
+
+
+def test_writer_refuses_a_rate_of_zero_in_one_line(capsys):
+    from raftviz import bench_writer
+    with pytest.raises(SystemExit) as stop:
+        bench_writer.main(["--endpoints", "127.0.0.1:1", "--rate", "0", "--seconds", "1"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "--rate and --seconds must be positive")
