@@ -2,8 +2,8 @@
 
 The app is thin on purpose. Widgets draw from their own reactives; `Controls` decides what
 each key does; `Session` talks to the backend. The app lays the widgets out in four tabs,
-hands every widget the newest `ClusterView` at most 25 times a second (and only when the
-cluster changed), runs "play" in simulated time, and routes the widgets' messages.
+hands the widgets on screen the newest `ClusterView` as soon as the cluster changed, at
+most 25 times a second (hidden tabs catch up when shown), runs "play" in simulated time, and routes the widgets' messages.
 
 Entry points for the command line: `run_sim(seed, nodes, at_event, scenario)` for the
 simulator, `run_backend(backend)` for any other driver.
@@ -11,6 +11,9 @@ simulator, `run_backend(backend)` for any other driver.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import time
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -56,6 +59,7 @@ class RaftvizApp(App):
         self.play_timer: Timer | None = None
         self.history_of: tuple = ()
         self.parts_by_tab: dict[str | None, list[Widget]] | None = None
+        self.shown_at, self.refresh_due = 0.0, False
         self.last_note = ""
         self.last_capabilities: frozenset = frozenset()
         if theme:
@@ -89,11 +93,17 @@ class RaftvizApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(1 / REFRESH_HZ, self.refresh_view)
+        self.set_interval(1 / REFRESH_HZ, self._tick)
+        loop, context = asyncio.get_running_loop(), contextvars.copy_context()
+        # The backend wakes us from its own thread: run in the app's context (Textual's
+        # timers look the app up there).
+        self.session.wake = lambda: loop.call_soon_threadsafe(self.refresh_soon,
+                                                              context=context)
         self.refresh_view()
         self.show_note(self.session.view().note)
 
     def on_unmount(self) -> None:
+        self.session.wake = None
         self.session.close()
 
     # -- keeping the screen current --
@@ -103,7 +113,29 @@ class RaftvizApp(App):
         if self.is_running and self.session.dirty:
             self.show_view(self.session.view())
 
+    def _tick(self) -> None:
+        # Changes made here (commands, client lines) set the flag without waking anyone.
+        if self.session.dirty:
+            self.refresh_soon()
+
+    def refresh_soon(self) -> None:
+        """A change arrived (woken from the backend's thread): show it now, or as soon as
+        REFRESH_HZ allows, rather than at the timer's next tick."""
+        if self.refresh_due:
+            return
+        wait = self.shown_at + 1 / REFRESH_HZ - time.monotonic()
+        if wait <= 0:
+            self.refresh_view()
+        else:
+            self.set_timer(wait, self._refresh_when_due)
+            self.refresh_due = True
+
+    def _refresh_when_due(self) -> None:
+        self.refresh_due = False
+        self.refresh_view()
+
     def show_view(self, view: o.ClusterView) -> None:
+        self.shown_at = time.monotonic()
         for widget in self.shown_parts():
             widget.cluster = view
         self.refresh_history(view)

@@ -2,7 +2,8 @@
 
 `Session` runs commands and client lines (turning refusals into plain sentences instead of
 exceptions), remembers whether the cluster changed since the last repaint (a backend's
-`subscribe` callback only sets a flag, so a busy live cluster never waits for the screen),
+`subscribe` callback only sets a flag and wakes the app, so a busy live cluster never
+waits for the screen),
 and keeps the interface's own state: playing or not, at what speed, which request is
 followed, which key is selected.
 """
@@ -10,6 +11,7 @@ followed, which key is selected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from engine.observe import (
     Backend, Cap, ClientResult, ClusterView, Command, CommandRefused, KeyRevision,
@@ -34,13 +36,17 @@ class Session:
         self.selected_key: str | None = None
         self.heartbeats = True
         self._view: ClusterView | None = None
+        self.wake: Callable[[], None] | None = None    # told when a change arrives
         self._unsubscribe = backend.subscribe(self.mark_dirty)
 
     # -- the backend --
 
     def mark_dirty(self) -> None:
         """Called by the backend, possibly often; must stay this cheap."""
-        self.dirty = True
+        if not self.dirty:
+            self.dirty = True
+            if self.wake is not None:
+                self.wake()
 
     def view(self) -> ClusterView:
         if self._view is None or self.dirty:

@@ -554,3 +554,37 @@ def test_a_refresh_during_shutdown_leaves_the_pruned_widgets_alone():
 
     asyncio.run(main())
     assert errors == []
+
+
+def test_a_change_wakes_the_app_once_until_it_is_shown():
+    app = elected_app()
+    woken = []
+    app.session.wake = lambda: woken.append(1)
+    app.session.view()
+    app.session.mark_dirty()
+    app.session.mark_dirty()
+    assert woken == [1]
+    app.session.view()
+    app.session.mark_dirty()
+    assert woken == [1, 1]
+
+
+def test_a_woken_app_shows_the_change_at_once_then_at_most_at_its_refresh_rate():
+    async def scenario(app, pilot):
+        shown = []
+        show = app.show_view
+        app.show_view = lambda v: (shown.append(v), show(v))
+        await pilot.pause(2 / REFRESH_HZ)    # nothing left due from the start
+        app.session.view()
+        shown.clear()
+        app.shown_at = 0.0                   # the last view shown long ago
+        app.session.mark_dirty()      # as the backend's thread does: through the loop
+        await pilot.pause()
+        assert len(shown) == 1 and not app.refresh_due
+        app.shown_at = time.monotonic()
+        app.session.mark_dirty()      # again within 1/REFRESH_HZ: put off, not dropped
+        await asyncio.sleep(0)
+        assert len(shown) == 1 and app.refresh_due
+        await pilot.pause(2 / REFRESH_HZ)
+        assert len(shown) == 2 and not app.refresh_due
+    drive(scenario)
