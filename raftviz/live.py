@@ -71,6 +71,7 @@ class LiveBackend:
         self._cached: tuple[int, ClusterView] | None = None
         self.note = "Live cluster: time runs by itself; freeze it to move it by hand."
         self.world_frozen = False
+        self.freeze_lock = threading.Lock()    # freezing, thawing, late freezes: one at a time
         self.hold_before_freeze = False
         self.freezing: set[int] = set()          # members being frozen after a restart
         self.first_seen: dict[int, int] = {}     # message id -> when it was first held
@@ -185,9 +186,10 @@ class LiveBackend:
     def _freeze_late(self, member: Member) -> None:
         """A member that (re)started while the world is frozen joins the freeze."""
         try:
-            if self.world_frozen:
-                self.command(member, "pause")
-                self.command(member, "hold", on=True)
+            with self.freeze_lock:
+                if self.world_frozen:
+                    self.command(member, "pause")
+                    self.command(member, "hold", on=True)
         except CommandRefused:
             pass
         finally:

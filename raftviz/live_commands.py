@@ -75,18 +75,22 @@ def _pause_world(b: LiveBackend, cmd: o.PauseWorld) -> str:
     if cmd.paused == b.world_frozen:
         raise CommandRefused("The world is already " + ("frozen." if cmd.paused else
                                                         "running."))
-    if cmd.paused:
-        b.hold_before_freeze = b.view().network.hold
-        _on_all(b, "pause")
-        _on_all(b, "hold", on=True)
-        b.world_frozen = True
-        return ("The world is frozen: every member's clock stops and each message waits "
-                "at its sender. Tick (t) moves every clock; step (s) delivers the oldest "
-                "waiting message.")
-    _on_all(b, "resume")
-    if not b.hold_before_freeze:
-        _on_all(b, "hold", on=False)
-    b.world_frozen = False
+    # Under freeze_lock, and the flag turned off before any member resumes: a member
+    # seen running while frozen is paused again (LiveBackend._freeze_late), and must
+    # not be for a resume this thaw sent.
+    with b.freeze_lock:
+        if cmd.paused:
+            b.hold_before_freeze = b.view().network.hold
+            _on_all(b, "pause")
+            _on_all(b, "hold", on=True)
+            b.world_frozen = True
+            return ("The world is frozen: every member's clock stops and each message "
+                    "waits at its sender. Tick (t) moves every clock; step (s) delivers "
+                    "the oldest waiting message.")
+        b.world_frozen = False
+        _on_all(b, "resume")
+        if not b.hold_before_freeze:
+            _on_all(b, "hold", on=False)
     return "The world runs again in real time" + (
         "; messages are still held (hold is on)." if b.hold_before_freeze else
         ", and the messages that waited are on their way.")
