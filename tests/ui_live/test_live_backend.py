@@ -297,8 +297,11 @@ def test_learner_joins_is_promoted_and_removed():
         stable_leader(backend)
         send(backend, "put before-join v")
         assert "learner" in backend.execute(o.AddLearner())
+        # etcd promotes only a learner the leader sees in sync: wait for its progress too
         view = wait(backend, lambda v: len(v.nodes) == 2 and v.nodes[1].up and
-                    v.nodes[1].learner and v.nodes[1].revision == v.nodes[0].revision,
+                    v.nodes[1].learner and v.nodes[1].revision == v.nodes[0].revision and
+                    any(p.peer == 2 and p.match >= v.nodes[0].commit
+                        for p in v.nodes[0].progress),
                     "the learner running and caught up", timeout=30)
         assert not view.nodes[1].voter
         backend.execute(o.Promote(2))
