@@ -22,6 +22,7 @@ from .etcd_grpc import Bridge
 from .proto import rpc_pb2, rpc_pb2_grpc
 
 _CLOSE = object()
+MERGED_EVENTS_MAX = 1000     # events in one response made of several waiting ones
 
 
 class WatchStream:
@@ -116,11 +117,30 @@ class WatchStream:
             self._forget(store_id)
 
     def responses(self):
-        while True:
-            item = self.out.get()
-            if item is _CLOSE:
-                return
+        """What to send, in order. Event responses of one watcher waiting back to back
+        go out as one (as etcd batches a catching-up watcher): a reader that fell behind
+        then catches up in a few messages instead of one per revision."""
+        item = self.out.get()
+        while item is not _CLOSE:
+            waiting = self.out.get_nowait() if not self.out.empty() else None
+            while waiting is not None and mergeable(item, waiting):
+                item.events.extend(waiting.events)
+                item.header.CopyFrom(waiting.header)
+                waiting = self.out.get_nowait() if not self.out.empty() else None
             yield item
+            item = waiting if waiting is not None else self.out.get()
+
+
+def mergeable(first: rpc_pb2.WatchResponse, then: rpc_pb2.WatchResponse) -> bool:
+    """Both plain event responses of the same watcher, and not too many events yet."""
+    return (then is not _CLOSE and first.watch_id == then.watch_id and
+            is_events(first) and is_events(then) and
+            len(first.events) + len(then.events) <= MERGED_EVENTS_MAX)
+
+
+def is_events(r: rpc_pb2.WatchResponse) -> bool:
+    return bool(r.events) and not (r.created or r.canceled or r.compact_revision or
+                                   r.fragment)
 
 
 class WatchService(rpc_pb2_grpc.WatchServicer):
