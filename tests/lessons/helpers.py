@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from raftviz import cli, lessons
+from raftviz.lesson_actions import parse_action
 
 LESSONS = sorted(lessons.LESSONS_DIR.glob("*.lesson"))
 
@@ -22,3 +23,16 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def commands(text: str) -> list:
+    """The commands a lesson action sends to its backend."""
+    seen = []
+
+    class Recorder:
+        def execute(self, cmd):
+            seen.append(cmd)
+            return "done"
+
+    list(parse_action(text).run(Recorder()))
+    return seen

@@ -14,6 +14,8 @@ from raftviz.lesson_expect import parse_condition
 from raftviz.lesson_format import lesson_name, parse_lesson
 from raftviz.lesson_player import Player
 
+from .helpers import commands
+
 TEXT = """// a note for teachers, never shown
 # Forgiving
 Minutes: 4 min
@@ -75,15 +77,7 @@ def test_lesson_names():
     ("disk fsync 30 ms", o.SetDisk(30)),
 ])
 def test_actions_become_commands(text, command):
-    seen = []
-
-    class Recorder:
-        def execute(self, cmd):
-            seen.append(cmd)
-            return "done"
-
-    list(parse_action(text).run(Recorder()))
-    assert seen == [command]
+    assert commands(text) == [command]
 
 
 def test_client_actions():

@@ -12,6 +12,8 @@ from raftviz.lesson_actions import ActionError, parse_action
 from raftviz.lesson_format import parse_lesson
 from raftviz.lesson_player import make_backend
 
+from .helpers import commands
+
 HEAD = "# T\nminutes: 5\ncluster: {}\n\n## One\nText.\n"
 
 
@@ -32,16 +34,6 @@ def test_the_cluster_line_switches_prevote_and_checkquorum():
         "pre-vote off"]
 
 
-def commands(text: str) -> list[o.Command]:
-    seen = []
-
-    class Recorder:
-        def execute(self, cmd):
-            seen.append(cmd)
-            return "done"
-
-    list(parse_action(text).run(Recorder()))
-    return seen
 
 
 @pytest.mark.parametrize("text, command", [
