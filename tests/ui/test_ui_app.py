@@ -267,11 +267,23 @@ def test_client_answers_and_follows_the_request():
         assert trace.status == "done" and len(trace.applied) == 3
         log = app.query_one("#client-log")
         assert any("OK" in line.text for line in log.lines)
-        text = trace_view.render()
-        assert text is not None
+        shown = plain(trace_view.render())
+        assert "index 2, term 1" in shown and "answer   OK" in shown
+        assert "reports first showed" not in shown       # simulated times are exact
+        trace_view.cluster = dataclasses.replace(view(app), clock="live")
+        assert "reports first showed" in plain(trace_view.render())
         grid = app.query_one(LogGrid)
         assert grid.followed == "r1"
     drive(scenario)
+
+
+def plain(renderable) -> str:
+    import io
+
+    from rich.console import Console
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
 
 
 def test_client_refusals_are_shown():

@@ -154,6 +154,9 @@ class TraceView(Widget):
             grid.add_row(line)
         if trace.path == "log":
             grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
+            if view.clock == "live":
+                grid.add_row(Text("(times as the members' reports first showed each "
+                                  "step, up to 20 reports a second)", style="dim italic"))
         if trace.revision:
             grid.add_row(Text("revision ", style="dim") + Text(str(trace.revision)))
         for event in trace.watch_events:
