@@ -1,0 +1,96 @@
+"""RowGrid on its own: rows by key, the cursor that stays on its row, rows drawn only when
+they changed (and cells made only for those), keys and clicks that choose a row."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from raftviz.ui.widgets.rows import Column, RowGrid
+
+
+class GridApp(App):
+    def __init__(self, cursor: str = "row") -> None:
+        super().__init__()
+        self.cursor, self.chosen = cursor, []
+
+    def compose(self) -> ComposeResult:
+        yield RowGrid(cursor=self.cursor)
+
+    def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
+        self.chosen.append((event.row_key, event.column_key))
+
+
+def run(scenario, cursor: str = "row") -> None:
+    async def main() -> None:
+        app = GridApp(cursor)
+        async with app.run_test(size=(40, 10)) as pilot:
+            grid = app.query_one(RowGrid)
+            grid.set_columns([Column("k", "key", 6), Column("v", "value")])
+            await scenario(app, grid, pilot)
+    asyncio.run(main())
+
+
+def rows(*pairs: tuple[str, str]):
+    return [(k, (k, v)) for k, v in pairs]
+
+
+def test_the_cursor_stays_on_its_key_or_follows_the_tail():
+    async def scenario(app, grid, pilot):
+        grid.set_rows(rows(("a", "1"), ("b", "2"), ("c", "3")))
+        grid.move_cursor(row=1)
+        grid.set_rows(rows(("0", "0"), ("a", "1"), ("b", "2"), ("c", "3")))
+        assert grid.cursor_key == "b"
+        grid.set_rows(rows(("0", "0"), ("a", "1")))        # its row gone: same place
+        assert grid.cursor_row == 1
+        grid.set_rows(rows(("0", "0"), ("a", "1"), ("b", "2")), follow_tail=True)
+        assert grid.cursor_key == "b"                      # it was on the last row
+        grid.set_rows(rows(("0", "0"), ("a", "1")))
+        grid.move_cursor(row=0)
+        grid.set_rows(rows(("0", "0"), ("a", "1"), ("b", "2")), follow_tail=True)
+        assert grid.cursor_key == "0"
+    run(scenario)
+
+
+def test_a_row_is_drawn_again_only_when_its_cells_change():
+    async def scenario(app, grid, pilot):
+        made = []
+        looks = {"a": 1, "b": 1, "c": 1}
+
+        def cells_of(key):
+            made.append(key)
+            return (key, Text(str(looks[key]), style="bold"))
+
+        grid.set_looks(looks.items(), cells_of)
+        await pilot.pause()
+        assert sorted(made) == ["a", "b", "c"]
+        made.clear()
+        looks["b"] = 2
+        grid.set_looks(looks.items(), cells_of)
+        await pilot.pause()
+        assert made == ["b"]
+        assert "2" in grid.render_line(1 + 1).text           # header, a, then b
+    run(scenario)
+
+
+def test_a_base_style_alone_is_a_change_and_is_drawn():
+    async def scenario(app, grid, pilot):
+        grid.set_rows([("a", ("a", Text("x")))])
+        await pilot.pause()
+        plain = grid.render_line(1)
+        grid.set_rows([("a", ("a", Text("x", style="reverse")))])
+        await pilot.pause()
+        assert grid.render_line(1) != plain
+    run(scenario)
+
+
+def test_enter_and_a_click_choose_the_cell_under_the_cursor():
+    async def scenario(app, grid, pilot):
+        grid.set_rows(rows(("a", "1"), ("b", "2")))
+        grid.focus()
+        await pilot.press("down", "right", "enter")
+        await pilot.click(RowGrid, offset=(2, 1))          # first row, first column
+        assert app.chosen == [("b", "v"), ("a", "k")]
+    run(scenario, cursor="cell")
