@@ -125,7 +125,13 @@ def lease_lines(leases: tuple[LeaseView, ...]) -> list[Text]:
 
 class WatchesLeases(Widget):
     DEFAULT_CLASSES = "view-part"
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+
+    def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
+        # Most views change neither (a busy keyspace): repaint only when one did.
+        if old is None or view is None or (old.watches, old.leases) != (view.watches,
+                                                                        view.leases):
+            self.refresh()
 
     def render(self) -> Text:
         view = self.cluster
