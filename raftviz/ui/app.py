@@ -176,8 +176,12 @@ class RaftvizApp(App):
         widgets = self.query(KeyHistory)
         if not widgets:
             return   # the screen is being torn down (a late key selection while quitting)
-        self.history_of = (key, view.keyspace_node, view.revision, view.compact_revision)
-        widgets.first().key, widgets.first().history = key, self.session.key_history(key)
+        history = self.session.key_history(key)
+        # A live backend answers from a cache and reads the history in the background:
+        # an empty answer may be "not read yet", so it is asked again at the next view.
+        if history:
+            self.history_of = (key, view.keyspace_node, view.revision, view.compact_revision)
+        widgets.first().key, widgets.first().history = key, history
 
     def show_note(self, text: str, error: bool = False) -> None:
         bar = self.query_one(NoteBar)

@@ -600,3 +600,30 @@ def test_a_woken_app_shows_the_change_at_once_then_at_most_at_its_refresh_rate()
         await pilot.pause(2 / REFRESH_HZ)
         assert len(shown) == 2 and not app.refresh_due
     drive(scenario)
+
+
+def test_a_key_history_read_in_the_background_shows_when_it_arrives():
+    """A live backend's first answer for a key may be empty (not read yet); the history it
+    reads later shows with the next view, though the keyspace did not move."""
+    class Later(NoPartitions):
+        asked = 0
+
+        def key_history(self, key):
+            self.asked += 1
+            return () if self.asked == 1 else self.inner.key_history(key)
+
+    backend = Later()
+    backend.inner = build_sim(seed=1, nodes=3, at_event=30)     # a leader elected
+
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1")
+        await settle(pilot)
+        await pilot.press("3")                        # its cursor on "a" selects it
+        await pilot.pause()
+        history = app.query_one(KeyHistory)
+        assert history.key == "a" and history.history == ()
+        for callback in backend.inner.subscribers:    # the cache's change notice
+            callback()
+        await pilot.pause(2 / REFRESH_HZ)
+        assert [h.value for h in history.history] == ["1"]
+    drive(scenario, app=RaftvizApp(backend))
