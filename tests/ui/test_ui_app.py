@@ -627,3 +627,13 @@ def test_a_key_history_read_in_the_background_shows_when_it_arrives():
         await pilot.pause(2 / REFRESH_HZ)
         assert [h.value for h in history.history] == ["1"]
     drive(scenario, app=RaftvizApp(backend))
+
+
+def test_the_top_bar_names_a_raised_alarm():
+    async def scenario(app, pilot):
+        bar = app.query_one(TopBar)
+        assert "alarm" not in bar.render().plain
+        bar.cluster = dataclasses.replace(view(app), alarms=(
+            o.AlarmView(1, "NOSPACE"), o.AlarmView(2, "NOSPACE")))
+        assert "⚠ alarm NOSPACE" in bar.render().plain
+    drive(scenario)

@@ -51,6 +51,9 @@ class TopBar(Widget):
         if v.network.cuts:
             cuts = len(v.network.cuts)
             parts.append((f"✕ {cuts} links cut" if wide else f"✕{cuts}", "bold"))
+        if v.alarms:      # etcd refuses writes until someone disarms: say so up here
+            kinds = ",".join(sorted({a.alarm for a in v.alarms}))
+            parts.append((f"⚠ alarm {kinds}" if wide else f"⚠{kinds}", "bold reverse"))
         leader = v.leader()
         if leader is None:
             parts.append(("no leader", "bold"))
