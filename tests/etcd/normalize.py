@@ -47,8 +47,11 @@ class Names:
             return text
         values = sorted(self.labels, key=len, reverse=True)
         pattern = "|".join(re.escape(v) for v in values)
-        token = re.compile(rf"(?<![0-9A-Za-z_])({pattern})(?![0-9A-Za-z_])")
-        return token.sub(lambda m: self.labels[m.group(1)], text)
+        # etcdctl prints IDs as %16x: a shorter one comes padded with spaces, which go
+        # with it (a cluster ID of 15 hex digits printed "cluster  <cluster>").
+        token = re.compile(rf"( *)(?<![0-9A-Za-z_])({pattern})(?![0-9A-Za-z_])")
+        return token.sub(lambda m: (" " if m.group(1) else "") + self.labels[m.group(2)],
+                         text)
 
 
 # --- masks on plain text, JSON and fields output ---------------------------------------------

@@ -210,7 +210,7 @@ MEMBERS = scenario(
     ctl("member list", sort_rows=True),
     ctl("member list -w table", sort_rows=True),
     ctl("member add learner1 --learner --peer-urls=http://{spare_peer}",
-        capture=(("learner", r"Member (\w+) added"),)),
+        capture=(("learner", r"Member +(\w+) added"),)),
     ctl("member list", sort_rows=True),
     "member promote {learner}",
     "member update {learner} --peer-urls=http://{spare_peer}",
