@@ -346,7 +346,7 @@ def test_app_on_a_live_cluster_shows_a_new_term_after_partitioning_the_leader(he
     app = RaftvizApp(healed)
 
     def cards() -> dict[int, tuple[str, str]]:
-        return {c.node_id: (str(c.border_title), c.render().plain)
+        return {c.node_id: (str(c.border_title), c.card_text().plain)
                 for c in app.query(NodeCard)}
 
     async def until(pilot, ready, what: str, timeout: float = 20.0) -> None:

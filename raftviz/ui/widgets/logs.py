@@ -8,6 +8,12 @@ then what the entry does. Choosing a cell that carries a client request follows 
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 
@@ -15,7 +21,7 @@ from engine.observe import ClusterView, EntryView, LogView
 
 from .. import format as fmt
 from ..messages import FollowRequest
-from .rows import Column, RowGrid
+from .rows import PAD, Column, RowGrid
 
 SHOWN = 60
 
@@ -59,18 +65,47 @@ def look(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int
             followed is not None and e.request_id == followed)
 
 
-def cell(look: Look) -> Text:
-    if look is None:
-        return Text("")
-    if look == "snapshot":
-        return Text(f"{fmt.MARK_SNAPSHOT} in snapshot", style="dim")
-    mark_, term, what, empty, followed = look
-    text = Text(mark_ + " ")
-    text.append(f"{term:>2}", style=f"bold {fmt.term_style(term)}")
-    text.append(" " + what, style="dim" if empty else "")
-    if followed:
-        text.stylize("reverse")
-    return text
+DIM, REVERSE = Style(dim=True), Style(reverse=True)
+CELLS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def term_style(term: int) -> Style:
+    return Style.parse(f"bold {fmt.term_style(term)}")
+
+
+def fitted(text: str, width: int, style: Style, base: Style) -> list[Segment]:
+    """The text in its style, cut with an ellipsis or padded (in the base style) to
+    exactly `width` cells."""
+    if cell_len(text) > width:
+        return [Segment(set_cell_size(text, width - 1) + "…" if width else "", style)]
+    return [Segment(text, style), Segment(" " * (width - cell_len(text)), base)]
+
+
+def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segment]:
+    """One cell as segments, PAD blanks each side: at a thousand writes a second every
+    row on screen is new in every frame, and building these directly costs a fraction
+    of going through rich's Text."""
+    pad = Segment(" " * PAD, base)
+    if isinstance(cell, IndexCell):
+        body = fitted(cell.index, width, base + DIM, base)
+    elif cell is None:
+        body = [Segment(" " * width, base)]
+    elif cell == "snapshot":
+        body = fitted(f"{fmt.MARK_SNAPSHOT} in snapshot", width, base + DIM, base)
+    else:
+        mark_, term, what, empty, followed = cell
+        lead, number, shown = mark_ + " ", f"{term:>2}", " " + what
+        rest = max(0, width - cell_len(lead) - len(number))
+        body = [Segment(lead, base), Segment(number, base + term_style(term)),
+                *fitted(shown, rest, base + DIM if empty else base, base)]
+        if followed:      # the followed request's entries stand out (the text, not the pad)
+            body[:3] = Segment.apply_style(body[:3], post_style=REVERSE)
+    return [pad, *body, pad]
+
+
+class IndexCell(NamedTuple):
+    index: str
 
 
 def header(log: LogView, view: ClusterView) -> Text:
@@ -113,8 +148,19 @@ class LogGrid(RowGrid):
                       for index in index_range(view)}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
 
-    def cells_of(self, key: str) -> list[Text]:
-        return [Text(key, style="dim")] + [cell(one) for one in self.looks[key]]
+    def cells_of(self, key: str) -> list[Look | IndexCell]:
+        return [IndexCell(key), *self.looks[key]]
+
+    def draw_cell(self, cell, width: int, style: Style) -> list[Segment]:
+        if isinstance(cell, (Text, str)):      # the header's labels
+            return super().draw_cell(cell, width, style)
+        key = (cell, width, style)
+        segments = self._cells_drawn.get(key)
+        if segments is None:
+            if len(self._cells_drawn) > CELLS_KEPT:
+                self._cells_drawn.clear()
+            segments = self._cells_drawn[key] = cell_segments(cell, width, style)
+        return segments
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         view = self.cluster

@@ -219,17 +219,18 @@ class RowGrid(ScrollView, can_focus=True):
     def _draw(self, cells: Sequence[Cell], style: Style, cursor_at: int | None) -> Strip:
         """One line of the table; cursor_at is the cell under the cursor (-1: the row)."""
         cursor = self._styles()[2]
-        parts = []
+        segments: list[Segment] = []
         for i, (cell, width) in enumerate(zip(cells, self._widths)):
-            segments = self._cell(cell, width, style)
+            drawn = self.draw_cell(cell, width, style)
             if cursor_at is not None and cursor_at in (i, -1):
-                segments = Segment.apply_style(segments, post_style=cursor)
-            parts.append(Strip(segments, width + 2 * PAD))
-        return Strip.join(parts)
+                drawn = Segment.apply_style(drawn, post_style=cursor)
+            segments.extend(drawn)
+        return Strip(segments, sum(w + 2 * PAD for w in self._widths[:len(cells)]))
 
-    def _cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
-        """A cell's segments, remembered: a row changes when one of its cells does, and
-        the same cell shows up again (a log entry on every node, a value kept)."""
+    def draw_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
+        """A cell's segments, `width` + 2 * PAD cells wide, remembered: a row changes when
+        one of its cells does, and the same cell shows up again (a log entry on every
+        node, a value kept). A table whose cells are not Text or str draws them itself."""
         key = (signature(cell), width, style)
         segments = self._cells_drawn.get(key)
         if segments is None:
