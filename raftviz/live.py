@@ -446,7 +446,8 @@ class LiveBackend:
 
     def key_history(self, key: str) -> tuple[o.KeyRevision, ...]:
         target = self.keyspace_target()
-        return self.keyspace.history(key, target.revision) if target else ()
+        return self.keyspace.history(key, (target.revision, target.compact_revision)) \
+            if target else ()
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         return self.notifier.subscribe(callback)

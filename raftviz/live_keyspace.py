@@ -51,7 +51,7 @@ class KeyspaceCache(threading.Thread):
         self.read_keys: tuple[KeyView, ...] = ()         # when the mirror is not active
         self.leases: tuple[LeaseView, ...] = ()
         self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
-        self.histories: dict[str, tuple[int, tuple[KeyRevision, ...]]] = {}
+        self.histories: dict[str, tuple[tuple[int, int], tuple[KeyRevision, ...]]] = {}
         self.wanted: str | None = None
         self.leases_read = 0.0
 
@@ -64,11 +64,11 @@ class KeyspaceCache(threading.Thread):
     def poke(self) -> None:
         self.wake.set()
 
-    def history(self, key: str, revision: int) -> tuple[KeyRevision, ...]:
-        """The cached history of `key`; asks for a fresh one if it is older than
-        `revision` (the answer comes with a change notice)."""
-        revision_read, changes = self.histories.get(key, (-1, ()))
-        if revision_read != revision:
+    def history(self, key: str, at: tuple[int, int]) -> tuple[KeyRevision, ...]:
+        """The cached history of `key`; asks for a fresh one if it was read at another
+        (revision, compact revision) than `at` (the answer comes with a change notice)."""
+        read_at, changes = self.histories.get(key, ((-1, -1), ()))
+        if read_at != at:
             self.wanted = key
             self.wake.set()
         return changes
@@ -131,12 +131,22 @@ class KeyspaceCache(threading.Thread):
         return changed
 
     def _read_history(self, t: Target, key: str) -> bool:
+        """Read only the changes made since the last read (reading a busy key's whole
+        history for each made the member scan every revision, four times a second),
+        and forget those compacted away since."""
         now = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
             key=key.encode(), serializable=True), timeout=READ_TIMEOUT_S)
         current_mod = now.kvs[0].mod_revision if now.kvs else 0
-        changes = read_history(self.channels.get(t.url), key.encode(), t.compact_revision,
-                               current_mod)
-        self.histories[key] = (t.revision, changes)
+        read_at, known = self.histories.get(key, ((-1, -1), ()))
+        kept = tuple(c for c in known if c.revision >= t.compact_revision)
+        latest = kept[0] if kept else None
+        start = max(t.compact_revision, latest.revision + 1 if latest else 0)
+        if read_at[0] < 0 or current_mod != (latest.revision if latest and
+                                          latest.event == "put" else 0):
+            if not current_mod or current_mod >= start:
+                kept = read_history(self.channels.get(t.url), key.encode(), start,
+                                    current_mod) + kept
+        self.histories[key] = ((t.revision, t.compact_revision), kept)
         if self.wanted == key:
             self.wanted = None
         return True

@@ -319,6 +319,21 @@ def test_keyspace_table_and_key_history():
     drive(scenario)
 
 
+def test_a_long_key_history_shows_the_newest_changes_that_fit():
+    async def scenario(app, pilot):
+        await client(pilot, *(f"put a {i}" for i in range(60)))
+        await settle(pilot, 10)
+        await pilot.press("3")
+        await pilot.pause()
+        history = app.query_one(KeyHistory)
+        assert len(history.history) == 60
+        lines = plain(history.render()).splitlines()
+        assert len(lines) == history.content_region.height
+        assert lines[1].startswith("@61") and "put 59" in lines[1]
+        assert lines[-1].strip() == f"… {61 - len(lines) + 1} older changes"
+    drive(scenario)
+
+
 def test_selecting_a_log_entry_follows_its_request():
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2")

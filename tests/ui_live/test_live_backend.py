@@ -406,3 +406,39 @@ def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
         mirror.close()
         mirror.join(5)
     assert not mirror.is_alive()
+
+
+def test_a_key_history_grows_read_by_read_and_drops_what_compaction_removed(healed,
+                                                                           monkeypatch):
+    """Histories are read incrementally: each read asks only for the changes since the
+    last one, a delete included, and a compaction removes what it removed. (Last in the
+    module: it compacts the shared cluster.)"""
+    import raftviz.live_keyspace as cache
+    starts = []
+
+    def recording(channel, key, start, current_mod):
+        starts.append(start)
+        return read_history(channel, key, start, current_mod)
+    read_history = cache.read_history
+    monkeypatch.setattr(cache, "read_history", recording)
+
+    def history_until(ready, what):
+        deadline = time.monotonic() + 10
+        while not ready(history := healed.key_history("counter")):
+            assert time.monotonic() < deadline, f"{what}: {history}"
+            wait(healed, lambda v: True, "any view", 1)
+            time.sleep(0.05)
+        return history
+
+    revisions = [send(healed, f"put counter {i}").revision for i in range(3)]
+    history_until(lambda h: [c.revision for c in h] == revisions[::-1], "three puts")
+    revisions.append(send(healed, "put counter 3").revision)
+    history = history_until(lambda h: [c.revision for c in h] == revisions[::-1],
+                            "a fourth put, after the first three were read")
+    assert [c.value for c in history] == ["3", "2", "1", "0"]
+    assert revisions[2] < starts[-1] <= revisions[3], "the fourth put was read on its own"
+    gone = send(healed, "del counter").revision
+    history_until(lambda h: h and (h[0].event, h[0].revision) == ("delete", gone), "the delete")
+    send(healed, f"compact {revisions[2]}")
+    history_until(lambda h: [c.revision for c in h] == [gone, revisions[3], revisions[2]],
+                  "the changes compaction kept")

@@ -69,6 +69,8 @@ class KeyTable(Vertical):
 
 
 class KeyHistory(Widget):
+    """The selected key's kept changes, newest first, as many as fit: a busy key has
+    thousands, and laying out every one on each change cost more than the whole table."""
     key: reactive[str | None] = reactive(None)
     history: reactive[tuple[KeyRevision, ...]] = reactive(())
 
@@ -76,7 +78,9 @@ class KeyHistory(Widget):
         if self.key is None:
             return Text("Choose a key to see its history.", style="dim")
         lines = [Text(f"History of {self.key}", style="bold underline")]
-        for h in self.history:
+        room = max(1, self.content_region.height - 1)
+        shown = self.history if len(self.history) <= room else self.history[:room - 1]
+        for h in shown:
             line = Text(f"@{h.revision:<4}", style="dim")
             if h.event == "put":
                 line.append(f"put {h.value}")
@@ -84,6 +88,9 @@ class KeyHistory(Widget):
             else:
                 line.append("deleted", style="bold")
             lines.append(line)
+        if len(shown) < len(self.history):
+            older = len(self.history) - len(shown)
+            lines.append(Text(f"… {plural(older, 'older change')}", style="dim"))
         if not self.history:
             lines.append(Text("no changes kept (compacted away)", style="dim"))
         return Text("\n").join(lines)
