@@ -18,10 +18,11 @@ ROWS = [
     "writes/s sent / acknowledged", "frames/s, keyspace tab, 100 writes/s asked",
     "interface CPU per frame (ms)", "writes/s sent / acknowledged",
     "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
-    "cluster puts/s without UI (before/after)", "cluster puts/s with UI",
-    "interface process CPU meanwhile (cores)", "UI slowdown of the cluster",
+    "cluster puts/s without UI, each phase", "cluster puts/s with UI, between them",
+    "interface process CPU meanwhile (cores)", "slowdown in each round (%)",
+    "UI slowdown of the cluster (median)",
 ]
-TARGETED = {ROWS[0], ROWS[3], ROWS[7], ROWS[12]}
+TARGETED = {ROWS[0], ROWS[3], ROWS[7], ROWS[13]}
 OURS = ("observe-", "keyspace", "notifier", "membership")
 
 
@@ -55,7 +56,7 @@ def children() -> list[int]:
 
 def test_defaults_and_bad_arguments(capsys):
     args = parse([])
-    assert (args.seconds, args.rate, args.concurrency) == (8.0, 1000.0, 64)
+    assert (args.seconds, args.rate, args.concurrency, args.rounds) == (8.0, 1000.0, 64, 3)
     args = parse(["--seconds", "0"])
     assert args.run(args) == 2
     assert capsys.readouterr().err.count("\n") == 1
@@ -65,11 +66,13 @@ def test_defaults_and_bad_arguments(capsys):
 def test_tiny_run_paints_frames_sees_writes_and_stops_everything():
     before, threads = children(), ours()
     results = bench_ui.measure_all(parse(["--seconds", "1.5", "--rate", "100",
-                                          "--concurrency", "8"]))
+                                          "--concurrency", "8", "--rounds", "2"]))
     assert results.frames > 0
     assert results.cluster_tab.fps > 0 and results.keyspace_tab.fps > 0
     assert results.sampled > 0 and len(results.latencies) > 0
-    assert results.with_ui.rate > 0 and all(f.rate > 0 for f in results.bare)
+    assert len(results.with_ui) == 2 and len(results.bare) == 3
+    assert all(f.rate > 0 for f in results.with_ui + results.bare)
+    assert len(results.slowdowns()) == 2
 
     lines = bench_ui.report(results).splitlines()
     assert lines[0].split() == ["figure", "measured", "target", "met?"]
@@ -89,3 +92,15 @@ def test_writer_refuses_a_rate_of_zero_in_one_line(capsys):
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         "--rate and --seconds must be positive")
+
+
+def test_slowdown_sets_each_round_against_the_bare_phases_either_side():
+    from raftviz.bench_cluster import Figures
+
+    def puts(*rates):
+        return [Figures(rate, 1.0, 2.0, 0) for rate in rates]
+    results = bench_ui.Results(rate=1000, cluster_tab=None, keyspace_tab=None, latencies=[],
+                               sampled=0, bare=puts(1000, 800, 1200, 1000),
+                               with_ui=puts(450, 900, 550), ui_cores=[0.4] * 3, frames=1)
+    assert [round(x, 3) for x in results.slowdowns()] == [0.5, 0.1, 0.5]
+    assert results.slowdown() == pytest.approx(0.5)
