@@ -141,12 +141,16 @@ class KeyspaceCache(threading.Thread):
         kept = tuple(c for c in known if c.revision >= t.compact_revision)
         latest = kept[0] if kept else None
         start = max(t.compact_revision, latest.revision + 1 if latest else 0)
-        if read_at[0] < 0 or current_mod != (latest.revision if latest and
-                                          latest.event == "put" else 0):
-            if not current_mod or current_mod >= start:
-                kept = read_history(self.channels.get(t.url), key.encode(), start,
-                                    current_mod) + kept
+        unread = read_at[0] < 0 or current_mod != expected_mod(latest)
+        if unread and (not current_mod or current_mod >= start):
+            kept = read_history(self.channels.get(t.url), key.encode(), start,
+                                current_mod) + kept
         self.histories[key] = ((t.revision, t.compact_revision), kept)
         if self.wanted == key:
             self.wanted = None
         return True
+
+
+def expected_mod(latest: KeyRevision | None) -> int:
+    """The key's mod revision if `latest` is still its last change (0: no such key)."""
+    return latest.revision if latest and latest.event == "put" else 0

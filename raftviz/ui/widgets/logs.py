@@ -53,20 +53,20 @@ def mark(log: LogView, e: EntryView, lead: dict[int, int]) -> str:
     return fmt.MARK_APPENDED
 
 
-Look = tuple | str | None     # what one cell shows: a cell is made from its look alone
+Look = tuple | None     # what one cell shows: a cell is made from its look alone
+IN_SNAPSHOT: Look = ("in snapshot",)
 
 
 def look(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int, int],
          followed: str | None) -> Look:
     e = entries.get(index)
     if e is None:
-        return "snapshot" if index <= log.snapshot_index else None
+        return IN_SNAPSHOT if index <= log.snapshot_index else None
     return (mark(log, e, lead), e.term, e.text, e.kind == "empty",
             followed is not None and e.request_id == followed)
 
 
 DIM, REVERSE = Style(dim=True), Style(reverse=True)
-CELLS_KEPT = 4096
 
 
 @functools.lru_cache(maxsize=64)
@@ -91,7 +91,7 @@ def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segme
         body = fitted(cell.index, width, base + DIM, base)
     elif cell is None:
         body = [Segment(" " * width, base)]
-    elif cell == "snapshot":
+    elif cell == IN_SNAPSHOT:
         body = fitted(f"{fmt.MARK_SNAPSHOT} in snapshot", width, base + DIM, base)
     else:
         mark_, term, what, empty, followed = cell
@@ -151,16 +151,10 @@ class LogGrid(RowGrid):
     def cells_of(self, key: str) -> list[Look | IndexCell]:
         return [IndexCell(key), *self.looks[key]]
 
-    def draw_cell(self, cell, width: int, style: Style) -> list[Segment]:
+    def render_cell(self, cell, width: int, style: Style) -> list[Segment]:
         if isinstance(cell, (Text, str)):      # the header's labels
-            return super().draw_cell(cell, width, style)
-        key = (cell, width, style)
-        segments = self._cells_drawn.get(key)
-        if segments is None:
-            if len(self._cells_drawn) > CELLS_KEPT:
-                self._cells_drawn.clear()
-            segments = self._cells_drawn[key] = cell_segments(cell, width, style)
-        return segments
+            return super().render_cell(cell, width, style)
+        return cell_segments(cell, width, style)
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         view = self.cluster

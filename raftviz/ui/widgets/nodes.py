@@ -108,8 +108,8 @@ class NodeCard(Widget):
         width = self.content_region.width
         if width <= 0 or not self.is_mounted:
             return
-        base = self._base_style()
-        lines = [(signature(line), line) for line in self.card_text().wrap(self.app.console, width)]
+        base, console = self._base_style(), self.app.console
+        lines = [(signature(line), line) for line in self.card_text().wrap(console, width)]
         old, self._drawn = self._drawn, []
         top = self.gutter.top
         for y in range(max(len(lines), len(old))):
@@ -117,7 +117,7 @@ class NodeCard(Widget):
             if y < len(old) and old[y][0] == sig:
                 self._drawn.append(old[y])
                 continue
-            segments = Segment.apply_style(line.render(self.app.console), base)
+            segments = Segment.apply_style(line.render(console), base)
             self._drawn.append((sig, Strip(segments).extend_cell_length(width, base)))
             self.refresh(Region(0, top + y, self.outer_size.width, 1))
 

@@ -230,15 +230,18 @@ class RowGrid(ScrollView, can_focus=True):
     def draw_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
         """A cell's segments, `width` + 2 * PAD cells wide, remembered: a row changes when
         one of its cells does, and the same cell shows up again (a log entry on every
-        node, a value kept). A table whose cells are not Text or str draws them itself."""
+        node, a value kept)."""
         key = (signature(cell), width, style)
         segments = self._cells_drawn.get(key)
         if segments is None:
             if len(self._cells_drawn) > CELLS_KEPT:
                 self._cells_drawn.clear()
-            segments = list(Segment.apply_style(cell_segments(cell, width, self), style))
-            self._cells_drawn[key] = segments
+            segments = self._cells_drawn[key] = self.render_cell(cell, width, style)
         return segments
+
+    def render_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
+        """Draw one cell; a table whose cells are not Text or str draws its own."""
+        return list(Segment.apply_style(cell_segments(cell, width, self), style))
 
     def _fit(self) -> bool:
         """Work out column widths and the scrollable size; True if either changed."""
@@ -342,8 +345,9 @@ def plain(cell: Cell) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 
 
-def signature(cell: Cell) -> tuple | str:
-    """What a cell looks like, comparable (rich's Text equality ignores the base style)."""
+def signature(cell: Cell) -> Hashable:
+    """What a cell looks like, comparable (rich's Text equality ignores the base style);
+    any other cell is its own signature."""
     if isinstance(cell, Text):
         return cell.plain, cell.style, tuple(cell.spans)
     return cell

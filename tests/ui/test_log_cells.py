@@ -1,0 +1,46 @@
+"""The log grid's cells, drawn straight from their looks: text, width, styles."""
+
+from __future__ import annotations
+
+from rich.style import Style
+
+from raftviz.ui import format as fmt
+from raftviz.ui.widgets.logs import IN_SNAPSHOT, IndexCell, cell_segments
+
+BASE = Style(color="white", bgcolor="black")
+
+
+def text(segments) -> str:
+    return "".join(s.text for s in segments)
+
+
+def test_an_entry_shows_its_mark_term_and_request_padded_to_the_width():
+    segments = cell_segments((fmt.MARK_APPLIED, 2, "put a = 1", False, False), 16, BASE)
+    assert text(segments) == " ✓  2 put a = 1   "
+    term = next(s for s in segments if s.text == " 2")
+    assert term.style.bold and term.style.bgcolor == BASE.bgcolor
+    assert all(not s.style.reverse for s in segments)
+
+
+def test_a_long_request_is_cut_with_an_ellipsis():
+    segments = cell_segments((fmt.MARK_COMMITTED, 12, "put key = " + "x" * 40, False, False),
+                             20, BASE)
+    assert text(segments) == " ● 12 put key = xxxx… "
+    assert len(text(segments)) == 20 + 2
+
+
+def test_a_followed_entry_is_reversed_but_not_its_padding():
+    segments = cell_segments((fmt.MARK_APPLIED, 3, "put a = 1", False, True), 16, BASE)
+    reversed_text = "".join(s.text for s in segments if s.style and s.style.reverse)
+    assert reversed_text == "✓  3 put a = 1"
+
+
+def test_empty_entries_snapshot_and_index_cells_are_dim():
+    empty = cell_segments((fmt.MARK_APPLIED, 4, "(new term)", True, False), 16, BASE)
+    assert next(s for s in empty if "new term" in s.text).style.dim
+    folded = cell_segments(IN_SNAPSHOT, 16, BASE)
+    assert text(folded).strip() == f"{fmt.MARK_SNAPSHOT} in snapshot"
+    assert next(s for s in folded if s.text.strip()).style.dim
+    index = cell_segments(IndexCell("42"), 4, BASE)
+    assert text(index) == " 42   " and index[1].style.dim
+    assert text(cell_segments(None, 5, BASE)) == " " * 7
