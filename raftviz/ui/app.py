@@ -120,8 +120,9 @@ class RaftvizApp(App):
 
     def refresh_soon(self) -> None:
         """A change arrived (woken from the backend's thread): show it now, or as soon as
-        REFRESH_HZ allows, rather than at the timer's next tick."""
-        if self.refresh_due:
+        REFRESH_HZ allows, rather than at the timer's next tick. A wake that arrives after
+        the refresh timer already showed the change has nothing left to show."""
+        if self.refresh_due or not self.session.dirty:
             return
         wait = self.shown_at + 1 / REFRESH_HZ - time.monotonic()
         if wait <= 0:

@@ -237,6 +237,20 @@ def test_a_woken_app_shows_the_change_at_once_then_at_most_at_its_refresh_rate()
     drive(scenario)
 
 
+def test_a_wake_arriving_after_the_timer_showed_the_change_schedules_nothing():
+    async def scenario(app, pilot):
+        await pilot.pause(2 / REFRESH_HZ)
+        app.session.view()
+        app.session.wake = lambda: None     # the wake is still on its way...
+        app.session.mark_dirty()
+        app.shown_at = 0.0
+        app._tick()                         # ...when the refresh timer shows the change
+        assert not app.session.dirty
+        app.refresh_soon()                  # then it arrives
+        assert not app.refresh_due
+    drive(scenario)
+
+
 def test_a_key_history_read_in_the_background_shows_when_it_arrives():
     """A live backend's first answer for a key may be empty (not read yet); the history it
     reads later shows with the next view, though the keyspace did not move."""
