@@ -68,6 +68,7 @@ class NodeCard(Widget):
         self.tooltip = "Click for what you can do to this node"
         self._drawn: list[tuple[object, Strip]] = []    # per line: what it shows, drawn
         self._base: Style | None = None
+        self._title = ""
 
     def on_click(self) -> None:
         self.post_message(NodeClicked(self.node_id))
@@ -76,7 +77,9 @@ class NodeCard(Widget):
         if (node, seen) == (self.node, self.seen):
             return
         if node != self.node:
-            self.border_title = node_title(node)
+            title = node_title(node)
+            if title != self._title:    # setting a title repaints the whole card
+                self.border_title = self._title = title
             for cls, on in (("-leader", node.is_leader), ("-down", not node.up),
                             ("-candidate", node.up and "candidate" in node.role),
                             ("-paused", node.paused)):
@@ -85,9 +88,12 @@ class NodeCard(Widget):
         self._redraw()
 
     def card_text(self) -> Text:
+        return Text("\n").join(self.card_lines())
+
+    def card_lines(self) -> list[Text]:
         n = self.node
         if n is None:
-            return Text()
+            return []
         lines = [labelled(("term", n.term), ("vote", n.vote or "—"), ("lead", n.lead or "—")),
                  labelled(("commit", n.commit), ("applied", n.applied if n.up else "—")),
                  labelled(("log", log_range(n.first_index, n.last_index)),
@@ -101,19 +107,22 @@ class NodeCard(Widget):
                               style="dim"))
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
-        return Text("\n").join(lines)
+        return lines
 
     def _redraw(self) -> None:
-        """Wrap the card's text to the width and repaint the lines that changed."""
+        """Wrap the card's lines to the width and repaint the lines that changed."""
         width = self.content_region.width
         if width <= 0 or not self.is_mounted:
             return
         base, console = self._base_style(), self.app.console
-        lines = [(signature(line), line) for line in self.card_text().wrap(console, width)]
+        lines = []
+        for line in self.card_lines():
+            lines += [line] if line.cell_len <= width else line.wrap(console, width)
         old, self._drawn = self._drawn, []
         top = self.gutter.top
         for y in range(max(len(lines), len(old))):
-            sig, line = lines[y] if y < len(lines) else (None, Text())
+            line = lines[y] if y < len(lines) else Text()
+            sig = signature(line)
             if y < len(old) and old[y][0] == sig:
                 self._drawn.append(old[y])
                 continue
