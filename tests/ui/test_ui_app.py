@@ -161,6 +161,14 @@ def test_crash_with_a_mode_then_restart():
     drive(scenario)
 
 
+def test_cards_say_when_a_node_runs_without_pre_vote_or_check_quorum():
+    async def scenario(app, pilot):
+        texts = [c.card_text().plain for c in app.query(NodeCard)]
+        assert texts and all("no pre-vote" in t and "no check-quorum" not in t
+                             for t in texts)
+    drive(scenario, RaftvizApp(SimBackend(3, 1, pre_vote=False)))
+
+
 def test_crash_dialog_refuses_nodes_that_are_down():
     async def scenario(app, pilot):
         app.controls.execute(o.Crash(1))

@@ -42,7 +42,8 @@ def progress_text(p: ProgressView) -> Text:
 
 
 def extras(n: NodeView) -> list[str]:
-    items = []
+    items = [f"no {name}" for name, on in (("pre-vote", n.pre_vote),
+                                           ("check-quorum", n.check_quorum)) if not on]
     if n.clock_rate != 100:
         items.append(f"clock {n.clock_rate}%")
     if n.syncing:
