@@ -19,6 +19,7 @@ from engine.observe import Cap, ClientResult, ClusterView, CommandRefused
 
 from . import ui_script, ui_views
 from .ui_control import apply_command
+from .subscribers import Subscribers
 from .ui_keyspace import request_name
 from .ui_world import World
 
@@ -41,7 +42,7 @@ class SimBackend:
         self.cursor = 0
         self.world = World(nodes, seed, quota_bytes, pre_vote, check_quorum)
         self.checkpoints: dict[int, World] = {0: copy.deepcopy(self.world)}
-        self.subscribers: list[Callable[[], None]] = []
+        self.subscribers = Subscribers()
 
     # -- the Backend protocol --
 
@@ -86,9 +87,7 @@ class SimBackend:
         return ui_views.key_history(self.world, key)
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self.subscribers.append(callback)
-        return lambda: self.subscribers.remove(callback) if callback in self.subscribers \
-            else None
+        return self.subscribers.subscribe(callback)
 
     # -- history --
 
@@ -158,8 +157,7 @@ class SimBackend:
         self.world = world
 
     def _changed(self) -> None:
-        for callback in list(self.subscribers):
-            callback()
+        self.subscribers.notify()
 
     # -- scenario files --
 

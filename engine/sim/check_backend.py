@@ -25,6 +25,7 @@ from engine.observe import Cap, ClientResult, ClusterView, CommandRefused
 from . import check_views as views
 from .campaign import PLANTED_BUG
 from .params import TICK, SimParams, derive_params
+from .subscribers import Subscribers
 from .world import RunResult, World
 
 CHECKPOINT_EVERY = 250
@@ -44,7 +45,7 @@ class CheckReplay:
         self.outcome: RunResult = World(self.params).run()
         self.world, self.tap = World(self.params), views.Wiretap()
         self.checkpoints: dict[int, tuple[World, views.Wiretap]] = {0: self._copy()}
-        self.subscribers: list[Callable[[], None]] = []
+        self.subscribers = Subscribers()
 
     @classmethod
     def opened_at(cls, seed: int, nodes: int = 3, at: int | None = None,
@@ -108,9 +109,7 @@ class CheckReplay:
         return ()   # the check world's clients write raw Raft payloads, not keys
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self.subscribers.append(callback)
-        return lambda: self.subscribers.remove(callback) if callback in self.subscribers \
-            else None
+        return self.subscribers.subscribe(callback)
 
     # -- what the note says --
 
@@ -205,5 +204,4 @@ class CheckReplay:
         return copy.deepcopy((self.world, self.tap))
 
     def _changed(self) -> None:
-        for callback in list(self.subscribers):
-            callback()
+        self.subscribers.notify()
