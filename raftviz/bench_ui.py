@@ -123,6 +123,8 @@ class Frames:
 def counting_app(backend: LiveBackend, frames: Frames):
     from textual._compositor import CompositorUpdate
     from .ui import app as ui_app     # Textual loads only when a screen is wanted
+    from .ui.garbage import tune_collector
+    tune_collector()                  # as `raftviz` runs the interface
     RaftvizApp = ui_app.RaftvizApp
 
     class CountingApp(RaftvizApp):

@@ -35,9 +35,9 @@ def run_attach(endpoints: str | list[str], *, theme: str | None = None) -> int:
 
 
 def _run_app(backend: LiveBackend, theme: str | None) -> int:
-    from .ui.app import RaftvizApp   # Textual loads only when a screen is wanted
+    from .ui.app import run_backend   # Textual loads only when a screen is wanted
     try:
-        RaftvizApp(backend, theme=theme).run()
+        run_backend(backend, theme=theme)
     except KeyboardInterrupt:
         pass
     finally:

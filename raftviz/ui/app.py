@@ -26,6 +26,7 @@ from engine import observe as o
 from engine.observe import Backend, MessageStatus
 from engine.sim.backend import SimBackend
 
+from . import garbage
 from . import messages as msg
 from .actions import bindings
 from .controls import Controls
@@ -54,6 +55,7 @@ class RaftvizApp(App):
 
     def __init__(self, backend: Backend, *, theme: str | None = None) -> None:
         super().__init__()
+        garbage.keep_strips_acyclic()     # discarded lines freed at once, not by the collector
         self.session = Session(backend)
         self.controls = Controls(self)
         self.play_timer: Timer | None = None
@@ -311,6 +313,7 @@ def build_sim(seed: int = 1, nodes: int = 3, at_event: int | None = None,
 
 
 def run_backend(backend: Backend, *, theme: str | None = None) -> None:
+    garbage.tune_collector()
     RaftvizApp(backend, theme=theme).run()
 
 
