@@ -21,6 +21,7 @@ import grpc
 
 from engine.runtime.control import ControlClient
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
+from engine.subscribers import Subscribers
 
 from .live_views import etcd_snapshot
 
@@ -147,18 +148,13 @@ class Notifier(threading.Thread):
         super().__init__(name="notifier", daemon=True)
         self.stop = stop
         self.changed = threading.Event()
-        self.callbacks: list[Callable[[], None]] = []
+        self.subscribers = Subscribers()
 
     def poke(self) -> None:
         self.changed.set()
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self.callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self.callbacks:
-                self.callbacks.remove(callback)
-        return unsubscribe
+        return self.subscribers.subscribe(callback)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -166,7 +162,7 @@ class Notifier(threading.Thread):
             if not self.changed.is_set() or self.stop.is_set():
                 continue
             self.changed.clear()
-            for callback in list(self.callbacks):
+            for callback in self.subscribers:
                 try:
                     callback()
                 except Exception:   # noqa: BLE001 - one bad subscriber must not stop the rest

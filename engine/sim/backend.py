@@ -16,10 +16,10 @@ from typing import Callable
 
 from engine import observe as o
 from engine.observe import Cap, ClientResult, ClusterView, CommandRefused
+from engine.subscribers import Subscribers
 
 from . import ui_script, ui_views
 from .ui_control import apply_command
-from .subscribers import Subscribers
 from .ui_keyspace import request_name
 from .ui_world import World
 

@@ -21,11 +21,11 @@ from typing import Callable
 
 from engine import observe as o
 from engine.observe import Cap, ClientResult, ClusterView, CommandRefused
+from engine.subscribers import Subscribers
 
 from . import check_views as views
 from .campaign import PLANTED_BUG
 from .params import TICK, SimParams, derive_params
-from .subscribers import Subscribers
 from .world import RunResult, World
 
 CHECKPOINT_EVERY = 250

@@ -1,4 +1,5 @@
-"""Who to tell when a simulator backend's view changes (both backends keep one)."""
+"""Who to tell when a backend's view changes: the simulator backends and the live
+backend's notifier each keep one."""
 
 from __future__ import annotations
 
