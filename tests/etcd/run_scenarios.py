@@ -31,6 +31,7 @@ from tests.etcd.scenarios import ALL, SCENARIOS, Scenario, Step
 
 ETCDCTL = "/usr/bin/etcdctl"
 STEP_TIMEOUT_S = 15.0
+PUBLISH_WAIT_S = 10.0     # members publishing their attributes after the first election
 LEADER_TIMEOUT_S = 10.0
 CLIENT_FLAGS = ["--dial-timeout=2s", "--command-timeout=5s"]
 
@@ -81,13 +82,27 @@ class Runner:
     # --- before the scenarios -----------------------------------------------------------
 
     def learn_members(self) -> None:
-        listing = self.ctl_json("member", "list")
+        listing = self.published_members()
         self.names.add("cluster", f"{listing['header']['cluster_id']:x}")
         for member in listing["members"]:
             i = self.endpoints.index(member["clientURLs"][0]) + 1
             self.set_variable(f"m{i}", f"{member['ID']:x}")
             self.names.add(f"client{i}", host_port(member["clientURLs"][0]))
             self.names.add(f"peer{i}", host_port(member["peerURLs"][0]))
+
+    def published_members(self) -> dict:
+        """`member list` once every member has published its name and client URLs: a
+        member does so through the log after it starts (etcd too), so right after the
+        first election a listing may still show one without them."""
+        deadline = time.monotonic() + PUBLISH_WAIT_S
+        while True:
+            listing = self.ctl_json("member", "list")
+            if all(m.get("clientURLs") for m in listing["members"]):
+                return listing
+            if time.monotonic() > deadline:
+                raise AssertionError(f"members without client URLs after {PUBLISH_WAIT_S}s: "
+                                     f"{listing['members']}")
+            time.sleep(0.1)
 
     def leaders(self) -> set[int]:
         statuses = self.ctl_json("endpoint", "status", endpoints=self.endpoints)
