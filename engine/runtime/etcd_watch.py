@@ -122,13 +122,17 @@ class WatchStream:
         then catches up in a few messages instead of one per revision."""
         item = self.out.get()
         while item is not _CLOSE:
-            waiting = self.out.get_nowait() if not self.out.empty() else None
+            waiting = self._queued()
             while waiting is not None and mergeable(item, waiting):
                 item.events.extend(waiting.events)
                 item.header.CopyFrom(waiting.header)
-                waiting = self.out.get_nowait() if not self.out.empty() else None
+                waiting = self._queued()
             yield item
             item = waiting if waiting is not None else self.out.get()
+
+    def _queued(self):
+        """The next response if one is already waiting (this stream is its only reader)."""
+        return self.out.get_nowait() if not self.out.empty() else None
 
 
 def mergeable(first: rpc_pb2.WatchResponse, then: rpc_pb2.WatchResponse) -> bool:
