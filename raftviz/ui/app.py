@@ -3,7 +3,7 @@
 The app is thin on purpose. Widgets draw from their own reactives; `Controls` decides what
 each key does; `Session` talks to the backend. The app lays the widgets out in four tabs,
 hands the widgets on screen the newest `ClusterView` as soon as the cluster changed, at
-most 25 times a second (hidden tabs catch up when shown), runs "play" in simulated time,
+most 30 times a second (hidden tabs catch up when shown), runs "play" in simulated time,
 and routes the widgets' messages.
 
 Entry points for the command line: `run_sim(seed, nodes, at_event, scenario)` for the
@@ -41,7 +41,7 @@ from .widgets.requests import ClientPanel, RequestList, TraceView
 from .widgets.timeline import Timeline
 from .widgets.wire import MessageList
 
-REFRESH_HZ = 25
+REFRESH_HZ = 30
 FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView)
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}

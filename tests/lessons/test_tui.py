@@ -66,7 +66,7 @@ def test_a_lesson_end_to_end_in_the_tui():
                 break
         assert session.phase is Phase.DONE and session.index == last
         assert "✓ term on all nodes is 1" in text(app, "#lesson-results")
-        await pilot.pause(0.1)          # the app repaints its views 25 times a second
+        await pilot.pause(0.1)          # the app repaints its views 30 times a second
         assert "Time moved 50 ticks" in app.query_one(NoteBar).message
         assert app.query_one(TopBar).cluster.leader().id == 1
         await next_step(app, pilot)
