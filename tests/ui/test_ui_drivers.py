@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import time
 
+from textual.widgets import RichLog
+
 from engine import observe as o
 from engine.sim.backend import SimBackend
 from raftviz.ui.app import REFRESH_HZ, RaftvizApp, build_sim
@@ -90,6 +92,9 @@ def test_client_panel_reports_pending_answers_when_they_arrive():
         await client(pilot, "put k v")
         panel = app.query_one(ClientPanel)
         assert "r1" in panel.pending
+        # In the box, t, s and space are text: the hint says how to get out first.
+        shown = "".join(s.text for line in panel.query_one(RichLog).lines for s in line)
+        assert "answered once it commits (Esc leaves the box; then t, s" in shown
         await settle(pilot, 2)
         assert not panel.pending
     drive(scenario)

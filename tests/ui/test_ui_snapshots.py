@@ -30,6 +30,12 @@ def test_dialogs(snap_compare, name):
     assert snap_compare(screenshots.fresh_app(), terminal_size=size, run_before=scene)
 
 
+def test_help_in_a_small_terminal(snap_compare):
+    """At 80x24 the titles wrap too, leaving the explanations room to be read."""
+    scene, _ = screenshots.SCENES["help"]
+    assert snap_compare(screenshots.fresh_app(), terminal_size=(80, 24), run_before=scene)
+
+
 def test_screenshots_script_writes_svgs(tmp_path):
     screenshots.main(["--out", str(tmp_path), "crash-dialog"])
     svg = (tmp_path / "screenshot-crash-dialog.svg").read_text()

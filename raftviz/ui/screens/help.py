@@ -15,16 +15,19 @@ from textual.widgets import Label, Static
 from ..actions import CONTROLS, TABS, key_text
 from ..format import LEGEND
 
-INTRO = ("raftviz runs a real Raft + MVCC cluster. Time moves when you say so: tick, step "
-         "one event, or play. Hold messages to deliver them one by one; break things and "
-         "watch the cluster recover. Every control is also in the command palette (ctrl+p).")
+INTRO = ("raftviz shows a real Raft + MVCC cluster. On the simulator (--sim) time moves only "
+         "when you say so: tick, step one event, or play; a live cluster runs by itself until "
+         "you freeze it. Hold messages to deliver them one by one; break things and watch the "
+         "cluster recover. Every control is also in the command palette (ctrl+p).")
 
 
 def controls_table(available: Callable[[str], bool]) -> Table:
+    # Titles wrap too, so a narrow terminal shares the width between title and help
+    # instead of squeezing the help into a sliver beside the longest title.
     table = Table.grid(padding=(0, 2), expand=True)
     table.add_column(style="bold", no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(ratio=1)
+    table.add_column()
+    table.add_column()
     group = None
     for c in CONTROLS:
         if c.group != group:

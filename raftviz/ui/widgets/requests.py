@@ -69,7 +69,7 @@ class ClientPanel(Vertical):
     def pending_hint(self) -> str:
         if self.app.session.view().clock == "live":
             return ": answered once it commits"
-        return ": answered once it commits (t, s or space moves time)"
+        return ": answered once it commits (Esc leaves the box; then t, s or space moves time)"
 
     def sent(self, result: ClientResult) -> None:
         """The app's report of what became of the last line."""
