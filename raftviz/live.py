@@ -358,11 +358,12 @@ class LiveBackend:
         logs = tuple(live_views.log_view(m.number, snap, self.links.shown)
                      for m, snap in members)
         target = self.keyspace_target()
+        keys, key_count = self.keyspace.keys
         return ClusterView(
             time=self.clock(), event=self.version, last_event=self.version, clock="live",
             nodes=nodes, logs=logs, messages=self._held(members), history=tuple(self.history),
             network=live_views.network_view([s for m, s in members if ups[m.number]], ids),
-            keyspace=self.keyspace.keys, keyspace_node=target.node if target else 0,
+            keyspace=keys, key_count=key_count, keyspace_node=target.node if target else 0,
             revision=target.revision if target else 0,
             compact_revision=target.compact_revision if target else 0,
             watches=self.watches.views(), leases=self.keyspace.leases,

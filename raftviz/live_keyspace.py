@@ -48,7 +48,7 @@ class KeyspaceCache(threading.Thread):
         self.channels, self.target, self.changed, self.stop = channels, target, changed, stop
         self.wake = threading.Event()
         self.mirror = KeyMirror(channels, changed, stop)
-        self.read_keys: tuple[KeyView, ...] = ()         # when the mirror is not active
+        self.read_keys: tuple[tuple[KeyView, ...], int] = ((), 0)   # without the mirror
         self.leases: tuple[LeaseView, ...] = ()
         self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
         self.histories: dict[str, tuple[tuple[int, int], tuple[KeyRevision, ...]]] = {}
@@ -56,7 +56,8 @@ class KeyspaceCache(threading.Thread):
         self.leases_read = 0.0
 
     @property
-    def keys(self) -> tuple[KeyView, ...]:
+    def keys(self) -> tuple[tuple[KeyView, ...], int]:
+        """The first KEYS_SHOWN keys, and how many the member holds in all."""
         if self.mirror.active:
             return self.mirror.first(KEYS_SHOWN)
         return self.read_keys
@@ -112,7 +113,7 @@ class KeyspaceCache(threading.Thread):
         r = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
             key=b"\0", range_end=b"\0", serializable=True, limit=KEYS_SHOWN),
             timeout=READ_TIMEOUT_S)
-        self.read_keys = tuple(key_view(x) for x in r.kvs)
+        self.read_keys = tuple(key_view(x) for x in r.kvs), r.count
         self.read_at = (t.node, t.revision)
         return True
 

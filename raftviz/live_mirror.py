@@ -48,9 +48,10 @@ class KeyMirror(threading.Thread):
             self._retarget.set()
             self._cancel()
 
-    def first(self, count: int) -> tuple[KeyView, ...]:
+    def first(self, count: int) -> tuple[tuple[KeyView, ...], int]:
+        """The first `count` keys, and how many there are in all."""
         with self._lock:
-            return tuple(self.keys.values()[:count])
+            return tuple(self.keys.values()[:count]), len(self.keys)
 
     def close(self) -> None:
         self._retarget.set()

@@ -13,7 +13,7 @@ from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
-from raftviz.ui.widgets.keyspace import KeyHistory
+from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable
 from raftviz.ui.widgets.logs import LogGrid
 from raftviz.ui.widgets.nodes import NodeCard
 from raftviz.ui.widgets.requests import TraceView
@@ -324,6 +324,19 @@ def test_keyspace_table_and_key_history():
         assert [h.revision for h in history.history] == [3, 2]
         leases = view(app).leases
         assert leases and leases[0].remaining is not None
+    drive(scenario)
+
+
+def test_keyspace_title_counts_one_key_and_keys_beyond_those_shown():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1")
+        await settle(pilot)
+        await pilot.press("3")
+        table = app.query_one(KeyTable)
+        assert table.title(view(app)).plain.endswith("· 1 key")
+        # A live cluster shows only its first keys, and says how many it holds.
+        big = dataclasses.replace(view(app), key_count=1234)
+        assert table.title(big).plain.endswith("· 1234 keys, the first 1 shown")
     drive(scenario)
 
 

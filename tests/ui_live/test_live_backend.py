@@ -383,7 +383,7 @@ def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
 
     def shows(pred, what):
         deadline = time.monotonic() + 10
-        while not pred({k.key: k for k in mirror.first(10_000)}):
+        while not pred({k.key: k for k in mirror.first(10_000)[0]}):
             assert time.monotonic() < deadline, what
             time.sleep(0.02)
 
@@ -406,6 +406,22 @@ def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
         mirror.close()
         mirror.join(5)
     assert not mirror.is_alive()
+
+
+def test_a_big_keyspace_says_how_many_keys_it_holds_beyond_those_shown(healed, monkeypatch):
+    import raftviz.live_keyspace as cache
+    from engine.runtime.proto import rpc_pb2
+    monkeypatch.setattr(cache, "KEYS_SHOWN", 3)
+    for i in range(5):
+        send(healed, f"put many/{i} x")
+
+    def all_keys_counted(v: o.ClusterView) -> bool:
+        target = healed.keyspace_target()
+        everything = rpc_pb2.RangeRequest(key=b"\0", range_end=b"\0", count_only=True,
+                                          serializable=True)
+        count = healed.channels.kv(target.url).Range(everything, timeout=5).count
+        return len(v.keyspace) == 3 and v.key_count == count >= 5
+    wait(healed, all_keys_counted, "the first 3 keys shown, and all of them counted")
 
 
 def test_a_key_history_grows_read_by_read_and_drops_what_compaction_removed(healed,

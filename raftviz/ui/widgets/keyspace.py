@@ -58,7 +58,11 @@ class KeyTable(Vertical):
         text = Text(f"node {view.keyspace_node}'s keyspace", style="bold")
         text.append(f" · revision {view.revision}")
         compacted = view.compact_revision or "—"
-        text.append(f" · compacted {compacted} · {len(view.keyspace)} keys", style="dim")
+        shown = len(view.keyspace)
+        total = max(view.key_count, shown)
+        text.append(f" · compacted {compacted} · {plural(total, 'key')}", style="dim")
+        if total > shown:
+            text.append(f", the first {shown} shown", style="dim")
         return text
 
     def selected(self) -> str | None:
