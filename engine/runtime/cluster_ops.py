@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 class MembershipMixin:
-    async def change_membership(self: EtcdServer, cc_type: ConfChangeType, member: Member) -> Membership:
+    async def change_membership(self: EtcdServer, cc_type: ConfChangeType,
+                                member: Member) -> Membership:
         """Propose one single-step configuration change and wait for it to apply here."""
         rid = self.ids.next()
         waiter = self.waiters.register(rid)

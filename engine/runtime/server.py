@@ -6,6 +6,7 @@ Ready loop, so Raft is only ever driven from one task. Each turn of the loop ste
 queued message, proposes every queued request as one batch, then for each Ready:
 persist + fsync (in a worker thread, while new work queues up: group commit), send,
 apply, advance. Clients wait on the apply of their own entry, like etcd's wait.Wait.
+The client API is in client_ops.py, membership changes in cluster_ops.py (mixins).
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ import logging
 import random
 import struct
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable
 
 import trio
 
 from engine.kv import (
-    AlarmAction, AlarmRequest, AlarmType, ErrorKind, KVConfig, KVError, KVStore,
-    LeaseRevokeRequest, decode_request, encode_request, min_lease_ttl,
+    KVConfig, KVError, KVStore, LeaseRevokeRequest, decode_request, min_lease_ttl,
 )
 from engine.raft import (
     ConfChange, ConfChangeType, Config, Entry, EntryType, HardState, Message, MessageType,
@@ -35,9 +33,10 @@ from .backend import Backend, backend_path
 from .disk import DiskStorage
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
+from .client_ops import ClientMixin
 from .cluster_ops import MembershipMixin
 from .membership import Member, Membership
-from .reads import Read, ReadQueue
+from .reads import ReadQueue
 from .transport import PeerTransport, parse_host_port
 
 log = logging.getLogger("raftviz.server")
@@ -69,7 +68,7 @@ class ServerConfig:
         return max(2, self.election_ms // self.heartbeat_ms)
 
 
-class EtcdServer(MembershipMixin):
+class EtcdServer(ClientMixin, MembershipMixin):
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
         self.membership = cfg.membership
@@ -422,105 +421,6 @@ class EtcdServer(MembershipMixin):
                 await waiter.done.wait()
                 return
             self.waiters.forget(rid)
-
-    # -- the client API --
-
-    async def propose(self, request, trace: str = "") -> object:
-        """Replicate one keyspace request and return the result of applying it here;
-        its entry carries the client's `trace` id if it gave one (tracing.py)."""
-        self.kv.validate(request)
-        payload = encode_request(request)
-        if len(payload) > self.cfg.max_request_bytes:
-            raise err.too_large()
-        if not self.kv.quota_available(request):
-            await self._raise_nospace()
-        return await self._wait_applied(Kind.KV, payload, trace)
-
-    def submit(self, request, future: Future, trace: str = "") -> None:
-        """`propose` for a caller on another thread: call through the trio token's
-        run_sync_soon; `future` gets the result once applied here. Cheaper than a trio
-        task per request, which matters at thousands of requests a second."""
-        try:
-            self.kv.validate(request)
-            payload = encode_request(request)
-            if len(payload) > self.cfg.max_request_bytes:
-                raise err.too_large()
-        except (KVError, err.ServerError, ValueError) as e:
-            future.set_exception(e)
-            return
-        if not self.kv.quota_available(request):
-            trio.lowlevel.spawn_system_task(self._submit_slow, request, future, trace)
-            return
-        rid = self.ids.next()
-        self.waiters.register(rid, future)
-        future.request_id = rid
-        self._post(("prop", wrap(Kind.KV, rid, payload, trace)))
-
-    async def _submit_slow(self, request, future: Future, trace: str) -> None:
-        try:
-            future.set_result(await self.propose(request, trace))
-        except (KVError, err.ServerError) as e:
-            future.set_exception(e)
-
-    def abandon(self, future: Future) -> None:
-        """The waiting thread gave up: forget its waiter."""
-        rid = getattr(future, "request_id", None)
-        if rid is not None:
-            self.waiters.forget(rid)
-
-    async def _wait_applied(self, kind: Kind, payload: bytes, trace: str = "") -> object:
-        rid = self.ids.next()
-        waiter = self.waiters.register(rid)
-        self._post(("prop", wrap(kind, rid, payload, trace)))
-        with trio.move_on_after(self.cfg.request_timeout):
-            await waiter.done.wait()
-            if waiter.error is not None:
-                raise waiter.error
-            return waiter.result
-        self.waiters.forget(rid)
-        raise err.timed_out() if self.lead else err.no_leader()
-
-    async def _raise_nospace(self) -> None:
-        """Over quota: raise the NOSPACE alarm through the log, then refuse (etcd)."""
-        alarm = AlarmRequest(AlarmAction.ACTIVATE, self.id, AlarmType.NOSPACE)
-        with trio.move_on_after(self.cfg.request_timeout):
-            await self._wait_applied(Kind.KV, encode_request(alarm))
-        raise KVError(ErrorKind.NO_SPACE)
-
-    async def linearizable_barrier(self) -> None:
-        """Return once this member has applied everything committed before the call
-        (ReadIndex); a read served after that is linearizable."""
-        done, expired = trio.Event(), []
-        self._queue_read(done.set, lambda: (expired.append(True), done.set()))
-        await done.wait()
-        if expired:
-            raise err.timed_out() if self.lead else err.no_leader()
-
-    def submit_read(self, serve: Callable[[], object], future: Future) -> None:
-        """A linearizable read for a caller on another thread (through run_sync_soon):
-        `serve` runs on the loop once this member has caught up, its result or KVError
-        goes to `future`."""
-        def answer() -> None:
-            try:
-                future.set_result(serve())
-            except KVError as e:
-                future.set_exception(e)
-
-        def give_up() -> None:
-            future.set_exception(err.timed_out() if self.lead else err.no_leader())
-
-        self._queue_read(answer, give_up)
-
-    def _queue_read(self, on_ready: Callable[[], None], on_timeout: Callable[[], None]) -> None:
-        deadline = trio.current_time() + self.cfg.request_timeout
-        self.reads.add(Read(on_ready, on_timeout, deadline))
-        self._post(("read",))
-
-    async def _read_retrier(self) -> None:
-        while True:
-            await trio.sleep(self.reads.retry_after / 2)
-            if self.reads.tick(trio.current_time()):
-                self._post(("read",))
 
     async def wait_applied(self, index: int) -> None:
         if index <= self.applied:
