@@ -1,8 +1,8 @@
 """`raftviz node`: run one member of a live cluster, with etcd's flags.
 
 Runs until SIGINT or SIGTERM, then stops cleanly. Problems that stop it from starting (a
-busy port, a data dir of another cluster, a corrupt WAL) are one line on stderr and exit
-status 1; bad flags are exit status 2.
+busy port, a data dir of another cluster, a corrupt WAL, a cluster to join that does not
+know this member) are one line on stderr and exit status 1; bad flags are exit status 2.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import trio
 
 from engine.runtime.errors import StorageError
+from engine.runtime.join import JoinError
 from engine.runtime.node import TLSFiles, run_member
 
 from .node_flags import add_node_flags, node_settings
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
 def startup_problem(e: BaseException) -> BaseException | None:
     """The I/O or data-dir error inside a (possibly nested) exception group, if any."""
-    if isinstance(e, (OSError, StorageError, ValueError)):
+    if isinstance(e, (OSError, StorageError, ValueError, JoinError)):
         return e
     if isinstance(e, BaseExceptionGroup):
         for inner in e.exceptions:

@@ -3,11 +3,13 @@ MoveLeader), mixed into EtcdServer.
 
 Every change is one single-step configuration entry through the Raft log, waited for
 until this member applied it; the checks before proposing are etcd's (a peer URL in use,
-more than one learner, promoting a learner that has not caught up).
+an id in use or removed, more than one learner, promoting a learner that has not caught
+up).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import trio
@@ -16,7 +18,7 @@ from engine.raft import ConfChange, ConfChangeType, ProposalDropped, StateType
 
 from . import errors_etcd as err
 from .envelope import Kind, wrap
-from .membership import Member, Membership, member_id
+from .membership import Member, Membership, added_member_id
 
 if TYPE_CHECKING:
     from .server import EtcdServer
@@ -53,7 +55,11 @@ class MembershipMixin:
         if is_learner and self.membership.learners():
             raise err.ServerError("etcdserver: too many learner members in cluster",
                                   "FAILED_PRECONDITION")
-        new_id = member_id(peer_urls, self.cfg.token)   # what the new member computes too
+        new_id = added_member_id(peer_urls, int(time.time()))
+        if new_id in self.membership.members:
+            raise err.member_exists()
+        if new_id in self.membership.removed:
+            raise err.member_not_found()      # etcd's answer to a removed id
         member = Member(new_id, "", peer_urls, (), is_learner)
         kind = ConfChangeType.ADD_LEARNER if is_learner else ConfChangeType.ADD_NODE
         await self.change_membership(kind, member)

@@ -66,6 +66,15 @@ def decode_meta(data: bytes, path: str) -> DataDirMeta:
     return DataDirMeta(version, cluster_id, node_id)
 
 
+def recorded_node_id(data_dir: str, fs: FileOps | None = None) -> int | None:
+    """The member id a data dir belongs to, or None for a new (absent or empty) one."""
+    fs = fs or REAL_FILE_OPS
+    path = os.path.join(data_dir, "meta")
+    if not fs.exists(path):
+        return None
+    return decode_meta(fs.read(path), path).node_id
+
+
 def _ensure_dir(fs: FileOps, path: str) -> None:
     if not fs.isdir(path):
         fs.mkdir(path, 0o700)

@@ -1,9 +1,10 @@
 """Cluster membership as etcd keeps it: members with names, peer and client URLs.
 
-Member ids are a hash of the peer URLs and the cluster token, the cluster id a hash of the
-token, so a cluster started twice with the same flags has the same ids, a data dir can be
-checked against them, and a member added with `member add` knows its own id from its
-flags, as it must to join. Membership
+Ids follow etcd's rules. A founding member's id is a hash of its peer URLs and the cluster
+token, the cluster id a hash of the token, so a cluster started twice with the same flags
+has the same ids. A member added later (`member add`) gets a hash of its peer URLs and the
+time instead, so it never gets the id of a member removed before (etcd refuses a removed
+id for good); the joining process learns that id from the cluster (join.py). Membership
 changes travel through the Raft log as configuration entries whose context is the member
 encoded here; the applied table is part of every snapshot.
 """
@@ -43,7 +44,13 @@ def _hash64(data: bytes) -> int:
 
 
 def member_id(peer_urls: tuple[str, ...], token: str) -> int:
+    """A founding member's id (etcd: the peer URLs and the cluster token)."""
     return _hash64("".join(sorted(peer_urls)).encode() + token.encode())
+
+
+def added_member_id(peer_urls: tuple[str, ...], unix_seconds: int) -> int:
+    """The id of a member added to a running cluster (etcd: the peer URLs and the time)."""
+    return _hash64("".join(sorted(peer_urls)).encode() + str(unix_seconds).encode())
 
 
 def cluster_id(token: str) -> int:
@@ -87,6 +94,10 @@ class Membership:
 
     def by_name(self, name: str) -> Member | None:
         return next((m for m in self.members.values() if m.name == name), None)
+
+    def by_peer_urls(self, peer_urls: tuple[str, ...]) -> Member | None:
+        return next((m for m in self.members.values()
+                     if sorted(m.peer_urls) == sorted(peer_urls)), None)
 
     def add(self, m: Member) -> None:
         self.members[m.id] = m

@@ -19,7 +19,9 @@ from .etcd_grpc import (
     Bridge, ClusterService, KVService, LeaseService, MaintenanceService,
 )
 from .control import ControlService
+from .disk import recorded_node_id
 from .etcd_watch import WatchService
+from .join import learn_membership
 from .proto import rpc_pb2_grpc
 from .server import EtcdServer, ServerConfig
 
@@ -99,6 +101,10 @@ async def run_member(cfg: ServerConfig, client_addresses: list[tuple[str, int]],
     (observe, faults, crash) on the client port: for local teaching clusters only."""
     if peer_tls.enabled:
         cfg.ssl_server, cfg.ssl_client = peer_ssl_contexts(peer_tls)
+    if not cfg.new_cluster and recorded_node_id(cfg.data_dir) is None:
+        cfg.membership, cfg.member_id = await learn_membership(
+            cfg.membership, cfg.name, ssl_client=cfg.ssl_client,
+            max_frame_size=cfg.max_frame_size)
     member = EtcdServer(cfg)
     async with trio.open_nursery() as nursery:
         await nursery.start(member.run)

@@ -30,7 +30,7 @@ from engine.raft.coalesce import coalesce
 
 from . import errors_etcd as err
 from .backend import Backend, backend_path
-from .disk import DiskStorage
+from .disk import DiskStorage, recorded_node_id
 from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
 from .faultgate import FaultGate
 from .client_ops import ClientMixin
@@ -59,9 +59,15 @@ class ServerConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     request_timeout: float = 5.0
     new_cluster: bool = True          # --initial-cluster-state new (else: join existing)
+    member_id: int = 0                # learned when joining (join.py); 0: see EtcdServer
     token: str = "etcd-cluster"
     ssl_server: object = None
     ssl_client: object = None
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest peer frame this member accepts: a batch of the largest requests."""
+        return self.max_request_bytes * 4 + (1 << 20)
 
     @property
     def election_ticks(self) -> int:
@@ -72,10 +78,7 @@ class EtcdServer(ClientMixin, MembershipMixin):
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
         self.membership = cfg.membership
-        me = self.membership.by_name(cfg.name)
-        if me is None:
-            raise ValueError(f"--initial-cluster has no member named {cfg.name!r}")
-        self.id = me.id
+        self.id = cfg.member_id or self._own_id()
         self.ids = IdGenerator(self.id, time.time_ns() >> 10)
         self.waiters = Waiters()
         self.gate = FaultGate(self.id, random.Random(self.id))
@@ -93,6 +96,18 @@ class EtcdServer(ClientMixin, MembershipMixin):
         self.watch_sinks: dict[int, object] = {}   # kv watch id -> callable(responses)
 
     # -- startup --
+
+    def _own_id(self) -> int:
+        """The id in the data dir if there is one (like etcd, which trusts its WAL over
+        the flags: a member that joined has an id its flags do not give), else the id a
+        founding member works out from its flags."""
+        recorded = recorded_node_id(self.cfg.data_dir)
+        if recorded is not None:
+            return recorded
+        me = self.membership.by_name(self.cfg.name)
+        if me is None:
+            raise ValueError(f"--initial-cluster has no member named {self.cfg.name!r}")
+        return me.id
 
     def _open(self) -> None:
         self.storage = DiskStorage.open(self.cfg.data_dir, self.membership.cluster_id, self.id)
@@ -112,6 +127,10 @@ class EtcdServer(ClientMixin, MembershipMixin):
             self._restore(snap.data)
         elif self.storage.last_index() == 0 and self.cfg.new_cluster:
             self._bootstrap()
+        elif self.storage.last_index() == 0:
+            # Joining: keep the membership the cluster gave, so a restart before the
+            # first apply still knows every peer's id.
+            self.backend.commit(self.kv, self.membership.encode())
         # Not the backend's consistent index: that may be past what the WAL holds synced.
         self.applied = snap.metadata.index
         self.rawnode = RawNode(Config(
@@ -136,8 +155,9 @@ class EtcdServer(ClientMixin, MembershipMixin):
         self.transport = PeerTransport(
             self.id, self.cfg.peer_listen, self._deliver, self.gate,
             unreachable=lambda peer: self._post(("unreachable", peer)),
-            max_frame_size=self.cfg.max_request_bytes * 4 + (1 << 20),
-            ssl_server=self.cfg.ssl_server, ssl_client=self.cfg.ssl_client)
+            max_frame_size=self.cfg.max_frame_size,
+            ssl_server=self.cfg.ssl_server, ssl_client=self.cfg.ssl_client,
+            members=lambda: self.membership.encode())
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery

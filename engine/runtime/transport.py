@@ -6,6 +6,10 @@ peer writes everything queued in one `send_all` (several frames per write under 
 reconnects with exponential backoff when the link breaks. Incoming bytes go through an
 incremental FrameDecoder; a malformed or oversized frame closes that connection with a
 logged reason and never reaches the node.
+
+A connection may instead open with MEMBERS_QUERY: it asks for the cluster's membership
+(etcd's /members on the peer port), answered with one frame and closed. A member joining
+an existing cluster learns its own id that way (join.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from typing import Callable
 import trio
 
 from engine.raft import Message
-from engine.wire import DEFAULT_MAX_FRAME_SIZE, EncodeError, FrameDecoder, WireError, encode_frame
+from engine.wire import (
+    DEFAULT_MAX_FRAME_SIZE, FRAME_OVERHEAD, EncodeError, FrameDecoder, WireError,
+    decode_payload_frame, encode_frame, encode_payload_frame,
+)
 
 from .faultgate import FaultGate
 
@@ -25,6 +32,7 @@ log = logging.getLogger("raftviz.transport")
 
 QUEUE_FRAMES = 4096          # frames waiting per peer before new ones are dropped
 BACKOFF_MIN, BACKOFF_MAX = 0.05, 0.5
+MEMBERS_QUERY = b"?members\n"   # never the first byte of a frame (the wire version)
 
 
 @dataclass
@@ -42,8 +50,10 @@ class PeerTransport:
                  deliver: Callable[[Message], None], gate: FaultGate | None = None,
                  unreachable: Callable[[int], None] = lambda peer: None,
                  max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-                 ssl_server=None, ssl_client=None) -> None:
+                 ssl_server=None, ssl_client=None,
+                 members: Callable[[], bytes] = lambda: b"") -> None:
         self.node_id = node_id
+        self.members = members
         self.listen = listen
         self.deliver = deliver
         self.gate = gate or FaultGate(node_id)
@@ -180,7 +190,12 @@ class PeerTransport:
         decoder = FrameDecoder(self.max_frame_size)
         async with stream:
             try:
+                first = True
                 async for data in stream:
+                    if first and data[:1] == MEMBERS_QUERY[:1]:
+                        await self._answer_members_query(stream, data)
+                        return
+                    first = False
                     for m in decoder.feed(data):
                         self.stats["received"] += 1
                         self.deliver(m)
@@ -190,6 +205,37 @@ class PeerTransport:
                 log.warning("node %d: closing peer connection: %s", self.node_id, e)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 pass
+
+    async def _answer_members_query(self, stream: trio.abc.Stream, data: bytes) -> None:
+        while len(data) < len(MEMBERS_QUERY) and MEMBERS_QUERY.startswith(data):
+            more = await stream.receive_some(len(MEMBERS_QUERY))
+            if not more:
+                return
+            data += more
+        if data != MEMBERS_QUERY:
+            self.stats["bad_frames"] += 1
+            log.warning("node %d: closing peer connection: bad membership query %r",
+                        self.node_id, bytes(data[:32]))
+            return
+        await stream.send_all(encode_payload_frame(self.members(), self.max_frame_size))
+
+
+async def fetch_membership(address: tuple[str, int], ssl_client=None,
+                           max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> bytes:
+    """Ask the member listening on `address` for the cluster's membership (its encoded
+    blob). Raises OSError when it cannot be reached, WireError on a bad answer."""
+    stream = await trio.open_tcp_stream(*address)
+    async with stream:
+        if ssl_client is not None:
+            stream = trio.SSLStream(stream, ssl_client, server_hostname=address[0])
+            await stream.do_handshake()
+        await stream.send_all(MEMBERS_QUERY)
+        answer = bytearray()
+        while chunk := await stream.receive_some(65536):
+            answer += chunk
+            if len(answer) > max_frame_size + FRAME_OVERHEAD:
+                raise WireError(f"membership answer over {max_frame_size} bytes")
+        return decode_payload_frame(bytes(answer), max_frame_size)
 
 
 def parse_host_port(url: str) -> tuple[str, int]:

@@ -2,6 +2,9 @@
 
     [u8 version][u32 payload length][payload: encode_message(...)][u32 crc32]
 
+The same framing carries other payloads whole (`encode_payload_frame`): the membership a
+member sends to one that is joining.
+
 Big-endian like the rest of engine.wire. The CRC (zlib's crc32) covers the version, the
 length and the payload, so a flipped length is caught too. A frame whose declared length
 exceeds `max_frame_size` is refused as soon as its 5-byte header arrives: a peer can never
@@ -26,7 +29,10 @@ FRAME_OVERHEAD = _HEAD.size + _CRC.size
 
 
 def encode_frame(msg: Message, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> bytes:
-    payload = encode_message(msg)
+    return encode_payload_frame(encode_message(msg), max_frame_size)
+
+
+def encode_payload_frame(payload: bytes, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> bytes:
     if len(payload) > max_frame_size:
         raise EncodeError(
             f"cannot encode frame: payload of {len(payload)} bytes exceeds the"
@@ -48,16 +54,25 @@ def _check_head(buf: bytes | bytearray, max_frame_size: int) -> int:
 
 def _open_frame(frame: bytes, length: int) -> Message:
     """Check the CRC of one complete frame and decode its payload."""
+    return decode_message(_checked_payload(frame, length))
+
+
+def _checked_payload(frame: bytes, length: int) -> bytes:
     end = _HEAD.size + length
     (want,) = _CRC.unpack_from(frame, end)
     got = zlib.crc32(frame[:end])
     if got != want:
         raise WireError(f"frame crc mismatch: stored {want:#010x}, computed {got:#010x}")
-    return decode_message(frame[_HEAD.size:end])
+    return frame[_HEAD.size:end]
 
 
 def decode_frame(data: bytes, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> Message:
     """Decode exactly one whole frame."""
+    return decode_message(decode_payload_frame(data, max_frame_size))
+
+
+def decode_payload_frame(data: bytes, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> bytes:
+    """The payload of exactly one whole frame, its CRC checked."""
     data = bytes(data)
     if len(data) < _HEAD.size:
         raise WireError(f"truncated frame: {len(data)} bytes, header needs {_HEAD.size}")
@@ -67,7 +82,7 @@ def decode_frame(data: bytes, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> M
         raise WireError(f"truncated frame: {len(data)} of {total} bytes")
     if len(data) > total:
         raise WireError(f"trailing {len(data) - total} bytes after frame")
-    return _open_frame(data, length)
+    return _checked_payload(data, length)
 
 
 class FrameDecoder:

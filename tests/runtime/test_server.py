@@ -87,3 +87,32 @@ async def test_lagging_member_catches_up_from_a_snapshot(tmp_path):
         assert restarted.storage.snapshot().metadata.index > 0   # installed, not replayed
         assert restarted.membership.members.keys() == leader.membership.members.keys()
         n.cancel_scope.cancel()
+
+
+async def test_a_joined_member_restarts_with_its_id_and_membership_from_its_data_dir(tmp_path):
+    """A member that joined (its id given by the cluster) and stopped before applying
+    anything still knows who it is and who its peers are: from its data dir, not from
+    its flags, whose ids are a founder's."""
+    from engine.runtime.membership import Member, Membership, member_id
+    from engine.runtime.server import EtcdServer, ServerConfig
+
+    urls = {name: (f"http://127.0.0.1:{2380 + i}",) for i, name in enumerate("abc")}
+    flags = Membership.initial(urls, "t")
+    cluster = Membership.initial({k: v for k, v in urls.items() if k != "c"}, "t")
+    cluster.add(Member(0xC0FFEE, "", urls["c"], is_learner=True))   # as `member add` made it
+    config = dict(name="c", data_dir=str(tmp_path / "c"), peer_listen=("127.0.0.1", 0),
+                  new_cluster=False, token="t")
+
+    joined = EtcdServer(ServerConfig(membership=cluster, member_id=0xC0FFEE, **config))
+    joined._open()
+    joined.storage.close()
+    joined.backend.close()
+
+    restarted = EtcdServer(ServerConfig(membership=flags, **config))
+    assert restarted.id == 0xC0FFEE != member_id(urls["c"], "t")
+    restarted._open()
+    try:
+        assert restarted.membership.members == cluster.members
+    finally:
+        restarted.storage.close()
+        restarted.backend.close()

@@ -1,5 +1,6 @@
 """Peer transport over loopback TCP: delivery, batching, the fault gate, bad frames."""
 
+import functools
 import struct
 
 import pytest
@@ -7,7 +8,10 @@ import trio
 
 from engine.raft import Entry, Message, MessageType
 from engine.runtime.faultgate import FaultGate
-from engine.runtime.transport import PeerTransport, parse_host_port
+from engine.runtime.transport import (
+    MEMBERS_QUERY, PeerTransport, fetch_membership, parse_host_port,
+)
+from engine.wire import WireError, decode_payload_frame
 
 
 LOOPBACK = ("127.0.0.1", 0)
@@ -132,6 +136,55 @@ async def test_reconnects_after_peer_restarts():
                 await trio.sleep(0.05)
         assert got2[-1].index == 3
         assert set(unreachable) == {2}      # the broken link was reported to Raft
+        n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_membership_query_is_answered_beside_raft_traffic():
+    got1, got2 = [], []
+    async with trio.open_nursery() as n:
+        t1, t2 = await pair(n, got1, got2)
+        t2.members = lambda: b'{"members": "blob"}'
+        assert await fetch_membership(("127.0.0.1", t2.port)) == b'{"members": "blob"}'
+        # A query cut across two writes is still one query.
+        s = await trio.open_tcp_stream("127.0.0.1", t2.port)
+        await s.send_all(MEMBERS_QUERY[:3])
+        await trio.sleep(0.01)
+        await s.send_all(MEMBERS_QUERY[3:])
+        answer = b""
+        with trio.fail_after(5):
+            while chunk := await s.receive_some(4096):
+                answer += chunk
+        assert decode_payload_frame(answer) == b'{"members": "blob"}'
+        t1.send([app(1, 2)])                       # Raft traffic is unaffected
+        await wait_for(lambda: len(got2) == 1)
+        n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_bad_membership_query_closes_that_connection_unanswered():
+    async with trio.open_nursery() as n:
+        t = PeerTransport(2, LOOPBACK, lambda m: None, members=lambda: b"secret")
+        port = await n.start(t.run, {})
+        s = await trio.open_tcp_stream("127.0.0.1", port)
+        await s.send_all(b"?membership please\n")
+        with trio.fail_after(5):
+            assert await s.receive_some(4096) == b""       # closed, nothing said
+        assert t.stats["bad_frames"] == 1
+        n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_fetching_from_something_that_is_not_a_member_fails_clearly():
+    async def silent(stream):
+        await stream.receive_some(64)      # reads the query, answers nothing
+
+    async with trio.open_nursery() as n:
+        listeners = await n.start(functools.partial(trio.serve_tcp, silent, 0,
+                                                    host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        with pytest.raises(WireError, match="truncated frame"):
+            await fetch_membership(("127.0.0.1", port))
         n.cancel_scope.cancel()
 
 
