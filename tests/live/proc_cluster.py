@@ -30,7 +30,23 @@ class ProcCluster:
         self.peer, self.client = ports[:n], ports[n:]
         self.urls = [f"{scheme}://127.0.0.1:{p}" for p in self.client]
         self.peer_scheme = scheme
+        self.scheme, self.prefix = scheme, prefix
+        self.joining: set[int] = set()
         self.procs: dict[str, subprocess.Popen] = {}
+
+    def add_joiner(self) -> int:
+        """Name and ports for one more member, started (`start`) with
+        --initial-cluster-state existing once the cluster added it; its index."""
+        peer, client = free_ports(2)
+        self.names.append(f"{self.prefix}{len(self.names) + 1}")
+        self.peer.append(peer)
+        self.client.append(client)
+        self.urls.append(f"{self.scheme}://127.0.0.1:{client}")
+        self.joining.add(len(self.names) - 1)
+        return len(self.names) - 1
+
+    def peer_url(self, i: int) -> str:
+        return f"{self.peer_scheme}://127.0.0.1:{self.peer[i]}"
 
     def command(self, i: int) -> list[str]:
         initial = ",".join(f"{n}={self.peer_scheme}://127.0.0.1:{p}"
@@ -41,7 +57,8 @@ class ProcCluster:
                 "--listen-peer-urls", f"{self.peer_scheme}://127.0.0.1:{self.peer[i]}",
                 "--initial-cluster", initial, "--initial-cluster-token", "live-test",
                 "--heartbeat-interval", self.timing[0], "--election-timeout", self.timing[1],
-                "--enable-control", *self.extra_args]
+                "--enable-control", *self.extra_args,
+                *(["--initial-cluster-state", "existing"] if i in self.joining else [])]
 
     def start(self, i: int) -> None:
         log = open(self.dir / f"{self.names[i]}.log", "ab")

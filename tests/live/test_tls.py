@@ -1,8 +1,11 @@
 """TLS for clients and peers with etcd's flags: etcdctl talks to a cluster whose members
-require client certificates and whose peers talk TLS to each other."""
+require client certificates and whose peers talk TLS to each other, and a member joins
+it (asking for its id over TLS)."""
 
+import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -48,5 +51,20 @@ def test_etcdctl_over_tls_with_client_certificates(tmp_path):
                                   pki["ca.crt"], "--dial-timeout=2s", "get", "secure"],
                                  capture_output=True, text=True, timeout=30)
         assert no_cert.returncode != 0     # client-cert-auth refuses a client without one
+
+        joiner = c.add_joiner()
+        added = subprocess.run(etcdctl + ["member", "add", c.names[joiner], "--learner",
+                                          f"--peer-urls={c.peer_url(joiner)}", "-w", "json"],
+                               capture_output=True, text=True, timeout=30)
+        assert added.returncode == 0, added.stderr
+        c.start(joiner)
+        deadline = time.monotonic() + 30
+        while (status := subprocess.run(
+                ["/usr/bin/etcdctl", "--endpoints", c.urls[joiner], *tls,
+                 "--dial-timeout=1s", "endpoint", "status", "-w", "json"],
+                capture_output=True, text=True, timeout=30)).returncode != 0:
+            assert time.monotonic() < deadline, f"the joiner does not answer: {status.stderr}"
+        assert (json.loads(status.stdout)[0]["Status"]["header"]["member_id"]
+                == json.loads(added.stdout)["member"]["ID"])
     finally:
         c.stop_all()
