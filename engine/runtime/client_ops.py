@@ -74,6 +74,11 @@ class ClientMixin:
         rid = self.ids.next()
         waiter = self.waiters.register(rid)
         self._post(("prop", wrap(kind, rid, payload, trace)))
+        return await self._applied_result(rid, waiter)
+
+    async def _applied_result(self: EtcdServer, rid: int, waiter) -> object:
+        """What applying proposal `rid` here gave (or its error), within the request
+        timeout."""
         with trio.move_on_after(self.cfg.request_timeout):
             await waiter.done.wait()
             if waiter.error is not None:

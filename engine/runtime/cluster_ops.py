@@ -40,13 +40,7 @@ class MembershipMixin:
                     f"etcdserver: {e}", "FAILED_PRECONDITION"))
 
         self.call_in_loop(propose)
-        with trio.move_on_after(self.cfg.request_timeout):
-            await waiter.done.wait()
-            if waiter.error is not None:
-                raise waiter.error
-            return self.membership
-        self.waiters.forget(rid)
-        raise err.timed_out()
+        return await self._applied_result(rid, waiter)
 
     async def member_add(self: EtcdServer, peer_urls: tuple[str, ...], is_learner: bool) -> Member:
         taken = {u for m in self.membership.members.values() for u in m.peer_urls}
