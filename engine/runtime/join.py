@@ -13,7 +13,7 @@ import logging
 
 import trio
 
-from engine.wire import WireError
+from engine.wire import DEFAULT_MAX_FRAME_SIZE, WireError
 
 from .membership import Member, Membership
 from .transport import fetch_membership, parse_host_port
@@ -29,7 +29,7 @@ class JoinError(Exception):
 
 
 async def learn_membership(flags: Membership, name: str, *, deadline_s: float = 10.0,
-                           ssl_client=None, max_frame_size: int | None = None
+                           ssl_client=None, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
                            ) -> tuple[Membership, int]:
     """The cluster's membership as a running member reports it, and this member's id."""
     me = flags.by_name(name)
@@ -53,13 +53,12 @@ async def learn_membership(flags: Membership, name: str, *, deadline_s: float = 
                     f"({last})")
 
 
-async def _ask(peer: Member, ssl_client, max_frame_size: int | None,
+async def _ask(peer: Member, ssl_client, max_frame_size: int,
                problems: list[str]) -> Membership | None:
-    limit = {} if max_frame_size is None else {"max_frame_size": max_frame_size}
     try:
         with trio.fail_after(ASK_EACH_S):
             blob = await fetch_membership(parse_host_port(peer.peer_urls[0]), ssl_client,
-                                          **limit)
+                                          max_frame_size)
         return Membership.decode(blob)
     except (OSError, WireError, ValueError, trio.TooSlowError) as e:
         problems.append(f"{peer.peer_urls[0]}: {e or type(e).__name__}")
