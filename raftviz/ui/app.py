@@ -62,6 +62,7 @@ class RaftvizApp(App):
         self.play_timer: Timer | None = None
         self.history_of: tuple = ()
         self.parts_by_tab: dict[str | None, list[Widget]] | None = None
+        self._history_panel: KeyHistory | None = None
         self.shown_at, self.refresh_due = 0.0, False
         self.last_note = ""
         self.last_capabilities: frozenset = frozenset()
@@ -177,15 +178,23 @@ class RaftvizApp(App):
         if key is None or self.history_of == (key, view.keyspace_node, view.revision,
                                               view.compact_revision):
             return
-        widgets = self.query(KeyHistory)
-        if not widgets:
+        panel = self.history_panel()
+        if panel is None:
             return   # the screen is being torn down (a late key selection while quitting)
         history = self.session.key_history(key)
         # A live backend answers from a cache and reads the history in the background:
         # an empty answer may be "not read yet", so it is asked again at the next view.
         if history:
             self.history_of = (key, view.keyspace_node, view.revision, view.compact_revision)
-        widgets.first().key, widgets.first().history = key, history
+        panel.key, panel.history = key, history
+
+    def history_panel(self) -> KeyHistory | None:
+        """The key history panel, looked up once (a query walks the whole screen, and a
+        busy keyspace asks on every frame), and again once it was removed."""
+        if self._history_panel is None or not self._history_panel.is_attached:
+            found = self.query(KeyHistory)
+            self._history_panel = found.first() if found else None
+        return self._history_panel
 
     def show_note(self, text: str, error: bool = False) -> None:
         bar = self.query_one(NoteBar)

@@ -208,6 +208,20 @@ def test_a_refresh_during_shutdown_leaves_the_pruned_widgets_alone():
     assert errors == []
 
 
+def test_a_key_history_refresh_after_its_panel_is_gone_does_nothing():
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1")
+        await settle(pilot)
+        await pilot.press("3")
+        panel = app.history_panel()
+        assert panel is not None and panel.key == "a"
+        await panel.remove()             # as shutdown prunes the widgets
+        app.history_of = ()              # so the next view would re-read the history
+        app.refresh_history(view(app))
+        assert app.history_panel() is None
+    drive(scenario)
+
+
 def test_a_change_wakes_the_app_once_until_it_is_shown():
     app = elected_app()
     woken = []
