@@ -123,7 +123,13 @@ def summary(ops: list[c.Operation], counts, verdicts: dict[str, c.Verdicts]) -> 
         rows.append((name, f"{len(v.findings)} violations in {v.histories} histories"
                            + (f", {len(v.undecided)} undecided" if v.undecided else "")))
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{a:<{width}}  {b}" for a, b in rows)
+    lines = [f"{a:<{width}}  {b}" for a, b in rows]
+    if any(v.undecided for v in verdicts.values()):
+        # "0 violations" must not read as a pass for histories nobody could search.
+        lines.append("undecided histories were neither passed nor failed: the search gave up "
+                     "(long runs with many unanswered writes); a shorter --duration leaves it "
+                     "less to search")
+    return "\n".join(lines)
 
 
 def torture(args, data_dir: str) -> int:

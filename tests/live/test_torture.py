@@ -27,3 +27,16 @@ def test_bad_duration_is_one_line():
                         "--duration", "soon"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "expected a duration" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_undecided_histories_are_not_read_as_passed():
+    from collections import Counter
+
+    from engine import check as c
+    from raftviz.torture import summary
+    decided = summary([], Counter(), {"linearizability": c.Verdicts(histories=2)})
+    assert "undecided" not in decided
+    gave_up = summary([], Counter(), {"linearizability": c.Verdicts(
+        histories=16, undecided=["keys k1: search gave up after 2000001 steps"])})
+    assert "0 violations in 16 histories, 1 undecided" in gave_up
+    assert gave_up.splitlines()[-1].startswith("undecided histories were neither passed nor")
