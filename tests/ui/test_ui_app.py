@@ -19,7 +19,7 @@ from raftviz.ui.widgets.nodes import NodeCard
 from raftviz.ui.widgets.requests import TraceView
 from raftviz.ui.widgets.timeline import TimelineBody
 
-from .ui_helpers import client, drive, settle, view
+from .ui_helpers import client, drive, elected_app, settle, view
 
 
 def note(app: RaftvizApp) -> str:
@@ -159,6 +159,39 @@ def test_crash_with_a_mode_then_restart():
         await pilot.press("r", "3")
         assert view(app).node(3).up
     drive(scenario)
+
+
+def test_a_card_repaints_the_line_that_changed_on_screen():
+    """One changed line (an idle cluster's commit moving on) reaches the terminal: the
+    frame after it repaints that screen row, not a neighbour."""
+    from pathlib import Path
+
+    from textual._compositor import ChopsUpdate
+
+    import raftviz.ui.app as app_module
+
+    class Recording(RaftvizApp):
+        CSS_PATH = str(Path(app_module.__file__).with_name(RaftvizApp.CSS_PATH))
+
+        def __init__(self, backend) -> None:
+            super().__init__(backend)
+            self.painted: list[set[int]] = []     # screen rows of each partial update
+
+        def _display(self, screen, renderable) -> None:
+            if isinstance(renderable, ChopsUpdate):
+                self.painted.append({y for y, _, _ in renderable.spans})
+            super()._display(screen, renderable)
+
+    async def scenario(app, pilot):
+        card = app.query_one("#card-1", NodeCard)
+        node = card.node
+        app.painted.clear()
+        card.show(dataclasses.replace(node, commit=node.commit + 1), card.seen)
+        await pilot.pause()
+        commit_row = card.region.y + card.gutter.top + 1
+        assert f"commit {node.commit + 1}" in card.card_lines()[1].plain
+        assert any(commit_row in rows for rows in app.painted), app.painted
+    drive(scenario, app=Recording(elected_app().session.backend))
 
 
 def test_cards_say_when_a_node_runs_without_pre_vote_or_check_quorum():

@@ -120,7 +120,6 @@ class NodeCard(Widget):
         for line in self.card_lines():
             lines += [line] if line.cell_len <= width else line.wrap(console, width)
         old, self._drawn = self._drawn, []
-        top = self.gutter.top
         for y in range(max(len(lines), len(old))):
             line = lines[y] if y < len(lines) else Text()
             sig = signature(line)
@@ -129,7 +128,7 @@ class NodeCard(Widget):
                 continue
             segments = Segment.apply_style(line.render(console), base)
             self._drawn.append((sig, Strip(segments).extend_cell_length(width, base)))
-            self.refresh(Region(0, top + y, self.outer_size.width, 1))
+            self.refresh(Region(0, y, width, 1))     # content coordinates, as refresh wants
 
     def _base_style(self) -> Style:
         if self._base is None:
