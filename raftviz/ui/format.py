@@ -57,8 +57,11 @@ def role_symbol(node: NodeView) -> str:
 
 def node_title(node: NodeView) -> str:
     """`★ 2 leader`, `✖ 3 down`, `· 1 follower (learner)`."""
-    text = f"{role_symbol(node)} {node.id} {node.state_text}"
-    return text + " (learner)" if node.learner and node.up else text
+    return f"{role_symbol(node)} {node.id} {node.state_text}{learner_mark(node)}"
+
+
+def learner_mark(node: NodeView) -> str:
+    return " (learner)" if node.learner and node.up else ""
 
 
 def seconds(ms: int | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from textual.widgets import TabbedContent
+from textual.widgets import Button, TabbedContent
 
 from engine import observe as o
 from engine.observe import MessageStatus
@@ -245,7 +245,11 @@ def test_membership_add_promote_remove():
         assert "Node 4 joins as a learner" in note(app)
         await settle(pilot, 5)
         assert view(app).node(4).learner
-        await pilot.press("P", "4")
+        await pilot.press("P")
+        offered = {str(b.label): b.disabled for b in app.screen.query(Button)}
+        assert offered["4  · follower (learner)"] is False     # only the learner qualifies
+        assert offered["1  · follower"] is True
+        await pilot.press("4")
         await settle(pilot, 5)
         assert view(app).node(4).voter
         await pilot.press("R", "4")
