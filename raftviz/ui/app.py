@@ -30,7 +30,7 @@ from engine.sim.backend import SimBackend
 from . import garbage
 from . import messages as msg
 from .actions import bindings
-from .controls import Controls
+from .controls import Controls, sent_note
 from .palette import ClusterCommands
 from .session import Outcome, Session
 from .widgets.bars import NoteBar, TopBar
@@ -298,6 +298,12 @@ class RaftvizApp(App):
             panel.refused(result.text)
         else:
             panel.sent(result)
+
+    def on_request_answered(self, message: msg.RequestAnswered) -> None:
+        # The note still saying "in progress" would contradict the answer beside it.
+        waiting = sent_note(message.request_id, message.node, answered=False)
+        if self.query_one(NoteBar).message == waiting:
+            self.show_note(sent_note(message.request_id, message.node, answered=True))
 
     def on_follow_request(self, message: msg.FollowRequest) -> None:
         self.follow(message.request_id)

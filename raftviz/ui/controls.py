@@ -76,8 +76,8 @@ class Controls:
         if isinstance(result, Outcome):
             self.tell(result)
         else:
-            self.app.show_note(f"{result.request_id} sent to node {result.node}: "
-                               f"{'answered' if result.status != 'pending' else 'in progress'}.")
+            self.app.show_note(sent_note(result.request_id, result.node,
+                                         answered=result.status != "pending"))
             self.app.follow(result.request_id)
         return result
 
@@ -322,3 +322,7 @@ class Controls:
 
     def do_help(self) -> None:
         self.app.push_screen(HelpScreen(self.available))
+
+
+def sent_note(request_id: str, node: int, answered: bool) -> str:
+    return f"{request_id} sent to node {node}: {'answered' if answered else 'in progress'}."

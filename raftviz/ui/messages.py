@@ -27,6 +27,14 @@ class ClientLine(Message):
         self.line = line
 
 
+class RequestAnswered(Message):
+    """A request sent from the client box, pending when sent, got its answer."""
+
+    def __init__(self, request_id: str, node: int) -> None:
+        super().__init__()
+        self.request_id, self.node = request_id, node
+
+
 class FollowRequest(Message):
     """Show this request's whole path (None: stop following)."""
 

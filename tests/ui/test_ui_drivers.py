@@ -13,7 +13,7 @@ from engine import observe as o
 from engine.sim.backend import SimBackend
 from raftviz.ui.app import REFRESH_HZ, RaftvizApp, build_sim
 from raftviz.ui.screens.dialogs import CommandMenu, PartitionDialog
-from raftviz.ui.widgets.bars import TopBar
+from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.keyspace import KeyHistory
 from raftviz.ui.widgets.requests import ClientPanel
 
@@ -95,9 +95,32 @@ def test_client_panel_reports_pending_answers_when_they_arrive():
         # In the box, t, s and space are text: the hint says how to get out first.
         shown = "".join(s.text for line in panel.query_one(RichLog).lines for s in line)
         assert "answered once it commits (Esc leaves the box; then t, s" in shown
+        assert app.query_one(NoteBar).message == "r1 sent to node 2: in progress."
         await settle(pilot, 2)
         assert not panel.pending
     drive(scenario)
+
+
+class NoNews(NoPartitions):
+    """Views without a driver's note, like a live cluster's while nobody commands it."""
+
+    def view(self):
+        return dataclasses.replace(super().view(), note="")
+
+
+def test_the_note_stops_saying_in_progress_once_the_answer_arrives():
+    backend = NoNews()
+    for _ in range(30):                  # seed 1 elects its first leader by then
+        backend.inner.execute(o.Tick())
+
+    async def scenario(app, pilot):
+        await client(pilot, "put k v")
+        assert app.query_one(NoteBar).message == "r1 sent to node 2: in progress."
+        backend.inner.execute(o.Tick(2))         # time moves without a command
+        app.session.mark_dirty()
+        await pilot.pause(0.1)
+        assert app.query_one(NoteBar).message == "r1 sent to node 2: answered."
+    drive(scenario, app=RaftvizApp(backend))
 
 
 def test_clicking_a_node_card_offers_its_commands():

@@ -22,7 +22,7 @@ from textual.widgets import Input, RichLog
 from engine.observe import CLIENT_HELP, ClientResult, ClusterView, RequestTrace
 
 from ..format import delta, seconds
-from ..messages import ClientLine, FollowRequest
+from ..messages import ClientLine, FollowRequest, RequestAnswered
 from .rows import Column, RowGrid
 
 STATUS = {"pending": "… pending", "done": "✓ done", "failed": "✗ failed"}
@@ -100,6 +100,7 @@ class ClientPanel(Vertical):
                 del self.pending[rid]
                 self.query_one(RichLog).write(
                     answer_lines(rid, node, trace.status, trace.answer))
+                self.post_message(RequestAnswered(rid, node))
 
 
 def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | str]:
