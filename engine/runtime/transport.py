@@ -224,12 +224,11 @@ async def fetch_membership(address: tuple[str, int], ssl_client=None,
                            max_frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> bytes:
     """Ask the member listening on `address` for the cluster's membership (its encoded
     blob). Raises OSError when it cannot be reached, WireError on a bad answer."""
-    stream = await trio.open_tcp_stream(*address)
+    stream: trio.abc.Stream = await trio.open_tcp_stream(*address)
+    if ssl_client is not None:
+        stream = trio.SSLStream(stream, ssl_client, server_hostname=address[0])
     async with stream:
-        if ssl_client is not None:
-            stream = trio.SSLStream(stream, ssl_client, server_hostname=address[0])
-            await stream.do_handshake()
-        await stream.send_all(MEMBERS_QUERY)
+        await stream.send_all(MEMBERS_QUERY)      # (over TLS: the handshake first)
         answer = bytearray()
         while chunk := await stream.receive_some(65536):
             answer += chunk
