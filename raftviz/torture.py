@@ -149,7 +149,7 @@ def torture(args, data_dir: str) -> int:
         store = store_history(layout.client_urls()[0])
     finally:
         stop_members(procs)
-    verdicts = {"linearizability": c.check_linearizable(recorder.ops),
+    verdicts = {"linearizability": c.check_linearizable(recorder.ops, store=store),
                 "durability": c.check_durability(recorder.ops, store)}
     print(summary(recorder.ops, nemesis.counts, verdicts))
     findings = [f for v in verdicts.values() for f in v.findings]

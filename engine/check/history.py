@@ -159,6 +159,12 @@ class Operation:
         return isinstance(self.response, Failed) and self.response.definite
 
 
+# The answer time given to a write that had no answer but that the store's history shows
+# took effect: some time after its call, before the end of the history (wgl's NEVER
+# is 1 << 62: after it).
+EVENTUALLY = (1 << 62) - 1
+
+
 @dataclass(frozen=True, slots=True)
 class StoreEvent:
     """One change in a member's store history (what a watch from revision 1 would see)."""
@@ -249,8 +255,10 @@ def describe_response(resp: object) -> str:
 
 def describe_op(op: Operation, stamp: Callable[[int], str] = str) -> str:
     """One line: client, invoke..complete, the request and what the client was told."""
-    end = stamp(op.complete) if op.complete is not None else "?"
+    end = stamp(op.complete) if op.complete not in (None, EVENTUALLY) else "?"
     told = describe_response(op.response)
     if op.complete is None and isinstance(op.response, Written):
         told = f"no answer; a read saw it take effect at rev {op.response.revision}"
+    elif op.complete == EVENTUALLY:
+        told = f"no answer; the store's history has its write at rev {op.response.revision}"
     return f"{op.client:>10}  {stamp(op.invoke)}..{end}  {describe_request(op.request)}  -> {told}"

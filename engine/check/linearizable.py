@@ -21,6 +21,12 @@ values no one ever saw is left out of the search when nothing else could have no
 (no delete of its keys, no txn that tested them without reading them): whether it took
 effect cannot matter, and keeping it costs the search dearly (a partition's worth of
 timed-out writes would each be tried at every point).
+
+Given the store's complete history after the run (`store`), unanswered puts and txns are
+settled from it too: a value found there took effect at that revision, one missing never
+took effect and leaves the search. Either only narrows what the search may assume about
+an operation whose outcome the client never learned, so no violation can hide behind it;
+a store history that lies about a write shows up as a violation here or in durability.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from typing import Callable, Iterable, Sequence
 from . import wgl
 from .findings import Finding, Verdicts
 from .history import (
-    Delete, Get, Operation, Put, Read, Txn, TxnResult, Written, describe_op, keys_of, show,
+    EVENTUALLY, Delete, Get, Operation, Put, Read, StoreHistory, Txn, TxnResult, Written,
+    describe_op, keys_of, show,
 )
-from .kvmodel import KVModel
+from .kvmodel import FIRST_REVISION, KVModel
 from .shrink import shrink
 
 SEARCH_BUDGET = 2_000_000    # model steps per partition before giving up (about 2 s)
@@ -43,11 +50,12 @@ MAX_REPORTED = 3             # revision-order pairs shown per history
 
 
 def check_linearizable(ops: Sequence[Operation], stamp: Callable[[int], str] = str,
-                       budget: int = SEARCH_BUDGET) -> Verdicts:
-    ops = resolve_unknown_writes(ops)
+                       budget: int = SEARCH_BUDGET,
+                       store: StoreHistory | None = None) -> Verdicts:
+    ops = resolve_unknown_writes(ops, store)
     leased = {op.request.key for op in ops if isinstance(op.request, Put) and op.request.lease}
     out = Verdicts()
-    unseen = unnoticed_writes(ops)
+    unseen = unnoticed_writes(ops) | never_applied(ops, store)
     current = [op for op in ops if _is_current(op) and op.index not in unseen
                and not set(keys_of(op.request)) & leased]
     claimed = claimed_revisions(ops)
@@ -130,18 +138,61 @@ def claimed_revisions(ops: Sequence[Operation]) -> frozenset[int]:
 
 # -- unknown writes that were seen --
 
-def resolve_unknown_writes(ops: Sequence[Operation]) -> list[Operation]:
+def resolve_unknown_writes(ops: Sequence[Operation],
+                           store: StoreHistory | None = None) -> list[Operation]:
     """Give an unanswered put (or one acknowledged without a revision) the mod_revision
-    a read saw its (unique) value at."""
+    a read saw its (unique) value at, or else the store's history holds it at; and an
+    unanswered txn whose put the store holds, success at that revision. What only the
+    store vouches for must also be placed in the search (it surely took effect, at some
+    time after its call): its answer is given a time after every other."""
     seen = _observed_values(ops)
+    stored = {(k, v): r for k, v, r in _stored_puts(store) if (k, v) not in seen}
     out = []
     for op in ops:
         req, resp = op.request, op.response
         unsure = op.unknown or (isinstance(resp, Written) and resp.revision is None)
         if isinstance(req, Put) and unsure and (req.key, req.value) in seen:
             op = dataclasses.replace(op, response=Written(seen[req.key, req.value]))
+        elif isinstance(req, Put) and unsure and (req.key, req.value) in stored:
+            op = dataclasses.replace(op, response=Written(stored[req.key, req.value]),
+                                     complete=EVENTUALLY)
+        elif isinstance(req, Txn) and op.unknown and _only_puts(req.success):
+            at = {stored.get((p.key, p.value)) for p in req.success}
+            if len(at) == 1 and None not in at:
+                op = dataclasses.replace(op, response=TxnResult(True, at.pop()),
+                                         complete=EVENTUALLY)
         out.append(op)
     return out
+
+
+def _stored_puts(store: StoreHistory | None) -> list[tuple[bytes, bytes, int]]:
+    if store is None:
+        return []
+    return [(e.key, e.value, e.revision) for e in store.events if e.kind == "put"]
+
+
+def _only_puts(branch: tuple) -> bool:
+    return bool(branch) and all(isinstance(sub, Put) for sub in branch)
+
+
+def never_applied(ops: Sequence[Operation], store: StoreHistory | None) -> set[int]:
+    """Indices of unanswered puts and txns none of whose puts the store's complete
+    history holds (nor any read saw): they never took effect, so they leave the search.
+    Only with a history from the first revision (compaction could have dropped them)."""
+    if store is None or store.complete_from > FIRST_REVISION:
+        return set()
+    there = {(k, v) for k, v, _ in _stored_puts(store)} | set(_observed_values(ops))
+    found = set()
+    for op in ops:
+        req = op.request
+        if not op.unknown or not isinstance(req, (Put, Txn)):
+            continue
+        subs = [req] if isinstance(req, Put) else list(req.success + req.failure)
+        puts = [sub for sub in subs if isinstance(sub, Put)]
+        if puts and not any(isinstance(sub, Delete) for sub in subs) \
+                and not any((p.key, p.value) in there for p in puts):
+            found.add(op.index)
+    return found
 
 
 def _observed_values(ops: Sequence[Operation]) -> dict[tuple[bytes, bytes], int]:

@@ -3,6 +3,7 @@ order across keys, reads of the past, and shrunk counterexamples."""
 
 from engine.check import (
     FAIL, OK, UNDECIDED, Compare, Delete, Get, KVModel, Put, check, check_linearizable,
+    format_finding,
 )
 from engine.check.linearizable import partitions
 
@@ -203,3 +204,49 @@ def test_an_unanswered_txn_seen_only_by_a_read_of_the_past():
     h.get("c2", 5, 6, "a", "t", mod=2, rev=3, serializable=True)
     h.get("c2", 7, 8, "a", "t", mod=2, rev=2, at=2)
     assert verdict(h) == []
+
+
+def test_the_stores_history_settles_unanswered_writes_the_search_could_not():
+    """Timed-out puts on a key that is also deleted stay in the search (a delete could
+    have noticed them) and make it give up; the store's history says which took effect,
+    and the same history is decided."""
+    from engine.check import StoreHistory
+    from engine.check.linearizable import never_applied, resolve_unknown_writes
+
+    from .builders import ev
+    h = History()
+    h.put("w", 0, 1, "a", "first", rev=2)
+    lost = [h.put(f"t{n}", 2, None, "a", f"lost{n}") for n in range(14)]
+    applied = h.put("t", 2, None, "a", "applied")
+    h.get("r", 20, 21, "a", "applied", mod=3, rev=3)
+    h.delete("d", 22, 23, "a", rev=4)
+    h.get("r", 24, 25, "a", None, rev=4)
+    store = StoreHistory((ev(2, "a", "first"), ev(3, "a", "applied"), ev(4, "a")), 1, 4)
+
+    assert check_linearizable(h.ops, budget=20_000).undecided
+    settled = check_linearizable(h.ops, budget=20_000, store=store)
+    assert not settled.undecided and not settled.findings and settled.histories == 1
+    assert never_applied(h.ops, store) == {op.index for op in lost}
+    assert applied.index not in never_applied(h.ops, store)
+    compacted = StoreHistory(store.events[1:], 3, 4)      # could have dropped them
+    assert never_applied(h.ops, compacted) == set()
+    resolved = resolve_unknown_writes(h.ops, store)
+    assert resolved[applied.index].response.revision == 3
+
+
+def test_an_unanswered_cas_the_store_holds_succeeded_there():
+    from engine.check import StoreHistory
+    from engine.check.linearizable import resolve_unknown_writes
+
+    from .builders import ev
+    h = History()
+    h.put("w", 0, 1, "a", "1", rev=2)
+    cas = h.txn("c", 2, None, [Compare(b("a"), "mod", "=", 2)], [Put(b("a"), b("cas"))],
+                [Get(b("a"))])
+    h.get("r", 10, 11, "a", "1", mod=2, rev=3)     # stale: the cas took revision 3
+    store = StoreHistory((ev(2, "a", "1"), ev(3, "a", "cas")), 1, 3)
+    resolved = resolve_unknown_writes(h.ops, store)[cas.index].response
+    assert (resolved.succeeded, resolved.revision) == (True, 3)
+    assert check_linearizable(h.ops).findings == []      # alone: the cas may not have run
+    found = check_linearizable(h.ops, store=store).findings   # it did: the read is stale
+    assert found and "the store's history has its write at rev 3" in format_finding(found[0])
