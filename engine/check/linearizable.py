@@ -38,8 +38,8 @@ from typing import Callable, Iterable, Sequence
 from . import wgl
 from .findings import Finding, Verdicts
 from .history import (
-    EVENTUALLY, Delete, Get, Operation, Put, Read, StoreHistory, Txn, TxnResult, Written,
-    describe_op, keys_of, show,
+    EVENTUALLY, PUT, Delete, Get, Operation, Put, Read, StoreHistory, Txn, TxnResult,
+    Written, describe_op, keys_of, show,
 )
 from .kvmodel import FIRST_REVISION, KVModel
 from .shrink import shrink
@@ -168,7 +168,7 @@ def resolve_unknown_writes(ops: Sequence[Operation],
 def _stored_puts(store: StoreHistory | None) -> list[tuple[bytes, bytes, int]]:
     if store is None:
         return []
-    return [(e.key, e.value, e.revision) for e in store.events if e.kind == "put"]
+    return [(e.key, e.value, e.revision) for e in store.events if e.kind == PUT]
 
 
 def _only_puts(branch: tuple) -> bool:
