@@ -182,17 +182,8 @@ def never_applied(ops: Sequence[Operation], store: StoreHistory | None) -> set[i
     if store is None or store.complete_from > FIRST_REVISION:
         return set()
     there = {(k, v) for k, v, _ in _stored_puts(store)} | set(_observed_values(ops))
-    found = set()
-    for op in ops:
-        req = op.request
-        if not op.unknown or not isinstance(req, (Put, Txn)):
-            continue
-        subs = [req] if isinstance(req, Put) else list(req.success + req.failure)
-        puts = [sub for sub in subs if isinstance(sub, Put)]
-        if puts and not any(isinstance(sub, Delete) for sub in subs) \
-                and not any((p.key, p.value) in there for p in puts):
-            found.add(op.index)
-    return found
+    return {index for index, puts in _unanswered_puts(ops)
+            if puts and not any((p.key, p.value) in there for p in puts)}
 
 
 def _observed_values(ops: Sequence[Operation]) -> dict[tuple[bytes, bytes], int]:
@@ -219,18 +210,20 @@ def unnoticed_writes(ops: Sequence[Operation]) -> set[int]:
     noticing = set()
     for op in ops:
         noticing |= _notices_without_reading(op, known)
-    found = set()
+    return {index for index, puts in _unanswered_puts(ops)
+            if not any((p.key, p.value) in seen or p.key in noticing for p in puts)}
+
+
+def _unanswered_puts(ops: Sequence[Operation]) -> Iterable[tuple[int, list[Put]]]:
+    """(index, puts) of each unanswered put or txn that deletes nothing: a delete's effect
+    cannot be told from its value, so such a write always stays in the search."""
     for op in ops:
         req = op.request
         if not op.unknown or not isinstance(req, (Put, Txn)):
             continue
         subs = [req] if isinstance(req, Put) else list(req.success + req.failure)
-        if any(isinstance(sub, Delete) for sub in subs):
-            continue
-        puts = [sub for sub in subs if isinstance(sub, Put)]
-        if not any((p.key, p.value) in seen or p.key in noticing for p in puts):
-            found.add(op.index)
-    return found
+        if not any(isinstance(sub, Delete) for sub in subs):
+            yield op.index, [sub for sub in subs if isinstance(sub, Put)]
 
 
 def _compared_values(ops: Sequence[Operation]) -> set[tuple[bytes, bytes]]:
