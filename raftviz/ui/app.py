@@ -77,7 +77,7 @@ class RaftvizApp(App):
                 yield NodeTable()
                 with Horizontal(id="cluster-body"):
                     yield LogGrid(id="logs")
-                    yield MessageList(id="wire-side")
+                    yield MessageList(id="wire-side", stacked=True)
             with TabPane("2 Messages", id="messages"):
                 yield MessageList(id="wire")
                 yield Timeline()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from textual.geometry import Region
 from textual.widgets import Button, TabbedContent
 
 from engine import observe as o
@@ -89,6 +90,20 @@ def test_clicking_a_message_delivers_it():
         await pilot.click("#wire MessageTable", offset=(3, 1))
         assert view(app).message(target.id) is None
     drive(scenario)
+
+
+def test_the_side_message_list_says_its_whole_mode_line_at_120_columns():
+    def shown(app) -> str:
+        line = app.query_one("#wire-side .wire-mode")
+        return "\n".join(strip.text.strip() for strip in line.render_lines(
+            Region(0, 0, line.size.width, line.size.height)))
+
+    async def scenario(app, pilot):
+        assert shown(app).endswith("in flight\nh holds messages to deliver one by one")
+        await pilot.press("h")
+        await pilot.pause()
+        assert shown(app).endswith("in flight\n⏎ deliver · x drop · a all · h release")
+    drive(scenario, size=(120, 40))
 
 
 def test_timeline_draws_arrows_and_hides_heartbeats():

@@ -103,6 +103,10 @@ class MessageList(Vertical):
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     followed: reactive[str | None] = reactive(None, repaint=False)
 
+    def __init__(self, *, id: str, stacked: bool = False) -> None:
+        super().__init__(id=id)
+        self.stacked = stacked
+
     def compose(self) -> ComposeResult:
         yield Static(classes="wire-mode")
         yield MessageTable()
@@ -117,13 +121,17 @@ class MessageList(Vertical):
         self.query_one(MessageTable).followed = followed
 
     def mode_line(self, view: ClusterView) -> Text:
+        """What is waiting, then what the keys do with it: on a second line when the list
+        is the narrow one beside the logs (`stacked`), where one line would be cut."""
         held = sum(1 for m in view.messages if m.status is MessageStatus.HELD)
         flying = len(view.messages) - held
         if view.network.hold:
-            text = Text(f"■ {held} held, {flying} in flight ", style="bold")
-            return text + Text("⏎ deliver · x drop · a all · h release", style="dim")
-        text = Text(f"{flying} in flight ")
-        return text + Text("· h holds messages to deliver one by one", style="dim")
+            counts = Text(f"■ {held} held, {flying} in flight", style="bold")
+            keys = "⏎ deliver · x drop · a all · h release"
+        else:
+            counts = Text(f"{flying} in flight")
+            keys = "h holds messages to deliver one by one"
+        return Text("\n" if self.stacked else " · ").join([counts, Text(keys, style="dim")])
 
     def chosen(self) -> int | None:
         return self.query_one(MessageTable).chosen()
