@@ -20,6 +20,7 @@ from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.lesson import LessonApp, LessonScreen, summary
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.narration import NarrationPanel
+from raftviz.ui.widgets.nodes import NodeCards, NodeTable
 
 Scenario = Callable[[LessonApp, Pilot], Awaitable[None]]
 
@@ -124,3 +125,19 @@ def test_narrow_terminals_put_the_panel_below():
         assert panel.region.width == 100 and panel.region.y > 10
 
     drive("01-keys-values.lesson", scenario, size=(100, 40))
+
+
+def test_beside_the_panel_the_views_take_the_narrow_layout_until_they_have_120_columns():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        assert panel.region.width == 50 and panel.region.x == 90
+        assert app.screen.query_one(NodeCards).display is False
+        assert app.screen.query_one("#wire-side").display is False
+        assert app.screen.query_one(NodeTable).display is True
+        await pilot.resize_terminal(170, 48)
+        await pilot.pause()
+        assert panel.region.x == 120 and not app.screen.has_class("-beside")
+        assert app.screen.query_one(NodeCards).display is True
+        assert app.screen.query_one("#wire-side").display is True
+
+    drive("01-keys-values.lesson", scenario, size=(140, 40))

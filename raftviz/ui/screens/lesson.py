@@ -26,6 +26,9 @@ FRAME_HZ = 20            # cluster moves per second while a step runs
 
 
 class LessonScreen(Screen):
+    # The narration docks right from 120 columns (below that, at the bottom); the views
+    # beside it are narrow until they have 120 columns of their own (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-beside"), (170, "-wide")]
     BINDINGS = [
         Binding("full_stop,greater_than_sign", "lesson('next')", "Next step", key_display="."),
         Binding("comma,less_than_sign", "lesson('back')", "Back", key_display=","),
