@@ -1,6 +1,10 @@
 """Without a subcommand, `raftviz` opens the terminal UI: live by default, the simulator
 with --sim. (The UI itself is tested in tests/ui and tests/ui_live; here, the routing.)"""
 
+import os
+import subprocess
+import sys
+
 import raftviz.live_app
 import raftviz.ui.app
 from raftviz.cli import main
@@ -58,3 +62,15 @@ def test_sim_can_start_without_prevote_and_checkquorum(monkeypatch, capsys):
     assert err == ["raftviz: error: --no-pre-vote needs --sim",
                    "raftviz: error: --no-pre-vote and --scenario do not go together (the "
                    "run brings its own options)"]
+
+
+def test_the_interface_asks_textual_for_a_short_screen_timer_unless_the_user_chose():
+    """The setting must come before Textual loads: probe a fresh interpreter that loads
+    the interface the way the `raftviz` command does."""
+    probe = "import raftviz.cli, raftviz.ui.app, textual.constants as c; print(c.MAX_FPS)"
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    for chosen, expected in ((None, "120"), ("30", "30")):
+        run_env = env if chosen is None else {**env, "TEXTUAL_FPS": chosen}
+        out = subprocess.run([sys.executable, "-c", probe], env=run_env, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        assert out.strip() == expected
