@@ -46,10 +46,16 @@ def _read(resp) -> c.Read:
     return c.Read(resp.header.revision, _kv(resp.kvs[0]) if resp.kvs else None)
 
 
+def pick_member(avoid_until: list[float], now: float, rng: random.Random) -> int | None:
+    """A member to ask: one not avoided at `now`, else None."""
+    live = [i for i, t in enumerate(avoid_until) if t <= now]
+    return rng.choice(live) if live else None
+
+
 class Recorder:
     def __init__(self, urls: list[str], clients: int, seed: int) -> None:
-        self.stubs = [rpc_pb2_grpc.KVStub(grpc.insecure_channel(u.split("://")[-1]))
-                      for u in urls]
+        self.channels = [grpc.insecure_channel(u.split("://")[-1]) for u in urls]
+        self.stubs = [rpc_pb2_grpc.KVStub(channel) for channel in self.channels]
         self.clock = Clock()
         self.ops: list[c.Operation] = []
         self._lock = threading.Lock()
@@ -67,17 +73,23 @@ class Recorder:
         self._stop.set()
         for t in self._threads:
             t.join(15)
+        for channel in self.channels:
+            channel.close()     # before the members stop: no GOAWAY logged at the user
 
     def _client(self, name: str, seed: int) -> None:
         rng = random.Random(seed)
         avoid_until = [0.0] * len(self.stubs)
         while not self._stop.is_set():
-            request = self._choose(rng)
             # Like a real client's balancer, skip for a second a member that just failed:
             # fewer unanswered operations keep the linearizability search decidable.
-            now = time.monotonic()
-            live = [i for i, t in enumerate(avoid_until) if t <= now] or [0]
-            which = rng.choice(live)
+            which = pick_member(avoid_until, time.monotonic(), rng)
+            if which is None:
+                # Every member failed within the second: wait for the first to be tried
+                # again. Asking one anyway (as this did) lets a killed member's instant
+                # refusals pile up a thousand unanswered operations a second per client.
+                self._stop.wait(min(avoid_until) - time.monotonic())
+                continue
+            request = self._choose(rng)
             invoke = self.clock.stamp()
             response = self._call(self.stubs[which], request)
             if response is None:

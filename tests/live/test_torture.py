@@ -20,6 +20,7 @@ def test_short_torture_run_is_clean():
     assert lin, r.stdout
     assert int(lin.group(1)) - int(lin.group(2) or 0) >= 1, r.stdout   # some were decided
     assert re.search(r"durability\s+0 violations", r.stdout), r.stdout
+    assert "goaway" not in r.stderr.lower(), r.stderr     # gRPC's log lines at the user
 
 
 def test_bad_duration_is_one_line():
@@ -40,3 +41,13 @@ def test_undecided_histories_are_not_read_as_passed():
         histories=16, undecided=["keys k1: search gave up after 2000001 steps"])})
     assert "0 violations in 16 histories, 1 undecided" in gave_up
     assert gave_up.splitlines()[-1].startswith("undecided histories were neither passed nor")
+
+
+def test_clients_wait_rather_than_ask_a_member_that_just_failed():
+    import random
+
+    from raftviz.torture_clients import pick_member
+    rng = random.Random(1)
+    assert {pick_member([0.0, 5.0, 0.0], 1.0, rng) for _ in range(50)} == {0, 2}
+    assert pick_member([2.0, 3.0, 2.5], 1.0, rng) is None     # all failed within the second
+    assert pick_member([2.0, 3.0, 2.5], 2.0, rng) == 0
