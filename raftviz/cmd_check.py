@@ -94,8 +94,12 @@ def run_kv(args: argparse.Namespace) -> int:
     outcome = run_kv_seeds(args.start_seed, args.seeds, args.nodes, args.planted_bug,
                            on_result=on_result)
     bar.clear()
+    undecided = f" ({outcome.undecided} undecided)" if outcome.undecided else ""
     print(f"{outcome.seeds} seeds, {outcome.violations} violations, {outcome.histories} "
-          f"histories checked, {outcome.events} events, trace {outcome.trace}")
+          f"histories checked{undecided}, {outcome.events} events, trace {outcome.trace}")
+    if outcome.undecided:
+        print("undecided histories were neither passed nor failed: the search gave up "
+              "(-v names them)")
     return 1 if outcome.violations else 0
 
 

@@ -52,6 +52,7 @@ class KVRunResult:
 class KVCampaignResult(CampaignResult):
     """The raft campaign's tally (seeds, events, failures, trace) plus the checkers'."""
     histories: int = 0
+    undecided: int = 0      # histories the search gave up on: neither passed nor failed
     violations: int = 0
 
 
@@ -106,6 +107,7 @@ def run_kv_seeds(start: int, count: int, nodes: int, bug: PlantedBug | None = No
         out.seeds += 1
         out.events += result.run.events
         out.histories += result.verdicts.histories
+        out.undecided += len(result.verdicts.undecided)
         out.digests.append(result.trace)
         if result.findings:
             out.violations += len(result.checkers)

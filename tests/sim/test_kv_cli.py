@@ -51,3 +51,16 @@ def test_bad_bug_names_and_raft_only_bugs_are_usage_errors(capsys):
     err = capsys.readouterr().err
     assert all(line.startswith("raftviz: error: ") for line in err.splitlines())
     assert "use --workload kv" in err
+
+
+def test_histories_the_search_gave_up_on_are_counted_apart(capsys, monkeypatch):
+    import functools
+
+    from engine import check as checkers
+    monkeypatch.setattr(checkers, "check_linearizable",
+                        functools.partial(checkers.check_linearizable, budget=1))
+    code, out, _ = check(capsys, "--seeds", "1")
+    summary, note = out.strip().splitlines()
+    undecided = re.search(r"histories checked \((\d+) undecided\)", summary)
+    assert code == 0 and undecided and int(undecided.group(1)) > 0
+    assert note.startswith("undecided histories were neither passed nor failed")
