@@ -107,8 +107,21 @@ def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | 
     cells: list[Text | str] = [Text(stage, style="dim")]
     for node in nodes:
         t = trace.when(stage, node)
-        cells.append(delta(t, trace.proposed_at) if t is not None else Text("·", style="dim"))
+        if t is None:
+            cells.append(Text("·", style="dim"))
+        elif proven_by_answer(trace, node, t):
+            cells.append("≤" + delta(trace.finished_at, trace.proposed_at))
+        else:
+            cells.append(delta(t, trace.proposed_at))
     return cells
+
+
+def proven_by_answer(trace: RequestTrace, node: int, seen_at: int) -> bool:
+    """The member that answered a request through the log had appended, committed and
+    applied it before answering; a live member's report showing a step later than the
+    answer only says when the report came (at most 20 a second)."""
+    return (node == trace.node and trace.status == "done" and trace.finished_at is not None
+            and seen_at > trace.finished_at)
 
 
 def trace_table(trace: RequestTrace, nodes: list[int]) -> Table:
@@ -157,7 +170,9 @@ class TraceView(Widget):
             grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
             if view.clock == "live":
                 grid.add_row(Text("(times as the members' reports first showed each "
-                                  "step, up to 20 reports a second)", style="dim italic"))
+                                  "step, up to 20 reports a second; ≤ the answer: the "
+                                  "member that answered had done it by then)",
+                                  style="dim italic"))
         if trace.revision:
             grid.add_row(Text("revision ", style="dim") + Text(str(trace.revision)))
         for event in trace.watch_events:
