@@ -11,7 +11,7 @@ from engine import observe as o
 from engine.observe import MessageStatus
 from engine.sim.backend import SimBackend
 from raftviz.ui.app import RaftvizApp
-from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog
+from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, TickBox
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable
@@ -125,7 +125,11 @@ def test_partition_dialog_isolates_and_heal_restores():
     async def scenario(app, pilot):
         await pilot.press("p")
         assert isinstance(app.screen, PartitionDialog)
-        await pilot.press("1", "enter")
+        await pilot.press("1")
+        await pilot.pause()
+        marks = [box.render().plain[1] for box in app.screen.query(TickBox)]
+        assert marks == ["X", " ", " "]       # ticked by a mark, not by colour alone
+        await pilot.press("enter")
         assert view(app).network.cuts == ((1, 2), (1, 3), (2, 1), (3, 1))
         assert "Cut 1↔2, 1↔3" in note(app)
         await pilot.press("H")

@@ -106,6 +106,15 @@ class NodePicker(Dialog):
         self.pick(int(event.button.id.removeprefix("node-")))
 
 
+class TickBox(Checkbox):
+    """A checkbox that says ticked with a mark, not only a colour (Textual draws the same
+    X either way): unticked is blank, so NO_COLOR and a washed-out projector read it."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name for the mark
+        return "X" if self.value else " "
+
+
 class PartitionDialog(Dialog):
     """Choose a group of nodes and how it is cut off from the others."""
 
@@ -125,7 +134,7 @@ class PartitionDialog(Dialog):
                          "across the cut are lost until you heal.", classes="dialog-explain")
             with Horizontal(classes="dialog-nodes"):
                 for node in self.nodes:
-                    yield Checkbox(f"node {node}", id=f"side-{node}", compact=True)
+                    yield TickBox(f"node {node}", id=f"side-{node}", compact=True)
             yield Options([label for _, label in self.DIRECTIONS], id="direction")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cut", id="ok", variant="primary", compact=True)
