@@ -85,8 +85,8 @@ class Recorder:
             which = pick_member(avoid_until, time.monotonic(), rng)
             if which is None:
                 # Every member failed within the second: wait for the first to be tried
-                # again. Asking one anyway (as this did) lets a killed member's instant
-                # refusals pile up a thousand unanswered operations a second per client.
+                # again. Asking one anyway would let a killed member's instant refusals
+                # pile up a thousand unanswered operations a second per client.
                 self._stop.wait(min(avoid_until) - time.monotonic())
                 continue
             request = self._choose(rng)
