@@ -141,3 +141,15 @@ def test_beside_the_panel_the_views_take_the_narrow_layout_until_they_have_120_c
         assert app.screen.query_one("#wire-side").display is True
 
     drive("01-keys-values.lesson", scenario, size=(140, 40))
+
+
+def test_at_80x24_the_panel_leaves_the_views_every_node_and_some_log():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        table = app.screen.query_one(NodeTable)
+        logs = app.screen.query_one("#logs")
+        assert panel.region.height >= 10         # room for its text and buttons
+        assert table.region.bottom <= logs.region.y < logs.region.bottom <= panel.region.y
+        assert table.region.height >= 4          # its header and a row per node
+
+    drive("01-keys-values.lesson", scenario, size=(80, 24))

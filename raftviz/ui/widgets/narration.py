@@ -47,7 +47,8 @@ class NarrationPanel(Vertical):
     Screen.-narrow NarrationPanel {
         dock: bottom;
         width: 100%;
-        height: 16;
+        height: 50%;            /* at 80x24 the views keep every node's row */
+        max-height: 16;
         margin-bottom: 1;       /* docked widgets overlap: leave the footer its line */
         border-left: none;
         border-top: hkey $primary;
@@ -62,6 +63,8 @@ class NarrationPanel(Vertical):
     NarrationPanel #lesson-status.-warn { color: $warning; text-style: bold; }
     NarrationPanel #lesson-buttons { height: 3; }
     NarrationPanel #lesson-buttons Button { min-width: 8; width: 1fr; }
+    Screen.-narrow NarrationPanel #lesson-buttons { height: 1; }
+    Screen.-narrow NarrationPanel #lesson-buttons Button { height: 1; border: none; }
     """
 
     panel: reactive[Panel | None] = reactive(None)
