@@ -65,7 +65,6 @@ def observe(s: EtcdServer) -> dict:
                  "delay": s.gate.delay, "hold": s.gate.hold},
         "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
         "db_size": s.kv.size_bytes,
-        "transport": dict(s.transport.stats),
         "members": {str(m.id): {"name": m.name, "client_urls": list(m.client_urls),
                                 "peer_urls": list(m.peer_urls), "learner": m.is_learner}
                     for m in s.membership.members.values()},

@@ -5,7 +5,7 @@ import functools
 import pytest
 import trio
 
-from engine.runtime.control import ControlClient
+from engine.runtime.control import ControlClient, observe
 from engine.runtime.membership import Membership
 from engine.runtime.node import run_member
 from engine.runtime.server import ServerConfig
@@ -60,6 +60,32 @@ async def test_observe_and_partition_the_leader(tmp_path):
         await until(lambda: old.role.value == "follower" and old.lead != 0)
         client.close()
         n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_an_idle_members_report_does_not_change_with_its_heartbeats(tmp_path):
+    """Observe sends a report only when it changed: heartbeats alone must not change it,
+    or an idle cluster would keep every watcher redrawing 20 times a second."""
+    async with trio.open_nursery() as n:
+        members, _ = await start_cluster(n, tmp_path)
+        await until(lambda: leader(members))
+        lead = leader(members)
+        # The members publish their attributes through the log after the election: once
+        # that settles, ten heartbeats in a row leave the report as it was.
+        for _ in range(20):
+            before, sent = idle_report(lead), lead.transport.stats["sent"]
+            await until(lambda: lead.transport.stats["sent"] >= sent + 10)
+            if idle_report(lead) == before:
+                break
+        else:
+            pytest.fail("every ten heartbeats changed the leader's report")
+        n.cancel_scope.cancel()
+
+
+def idle_report(member) -> dict:
+    report = observe(member)
+    report.pop("progress")     # recent_active follows check-quorum rounds: Raft's own news
+    return report
 
 
 @pytest.mark.trio
