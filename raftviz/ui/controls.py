@@ -59,6 +59,10 @@ class Controls:
 
     def execute(self, command: o.Command) -> Outcome:
         outcome = self.session.execute(command)
+        # Whatever note the driver holds now, this command's outcome says it: an undo
+        # names what it undid, where the driver's note is that of the event it went back
+        # to. Only a later note of the driver's own is news for the note line.
+        self.app.last_note = self.session.backend.view().note
         self.tell(outcome, fault=isinstance(command, FAULTS))
         if outcome.ok and isinstance(command, (o.Undo, o.Redo, o.GoTo)):
             self.app.history_moved(outcome.text)

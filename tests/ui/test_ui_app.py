@@ -300,13 +300,17 @@ def test_undo_redo_go_to_and_save(tmp_path):
         start = view(app).event
         await pilot.press("t", "t")
         await pilot.press("u")
+        await pilot.pause()
         assert view(app).event == start + 1
+        assert note(app).startswith("Undid `tick")      # not the note of the event it left
         await pilot.press("y")
-        assert view(app).event == start + 2
+        await pilot.pause()
+        assert view(app).event == start + 2 and note(app).startswith("Redid `tick")
         await pilot.press("g")
         app.screen.query_one("#field-event").value = "5"
         await pilot.press("enter")
-        assert view(app).event == 5
+        await pilot.pause()
+        assert view(app).event == 5 and note(app).startswith("Now at event 5")
         await pilot.press("ctrl+s")
         app.screen.query_one("#field-path").value = str(tmp_path / "s.scenario")
         await pilot.click("#ok")
