@@ -125,7 +125,7 @@ def test_progress_notification_for_synced_watchers_only():
     put(store, b"k")
     synced = store.watch(b"k")
     flagged = store.watch(b"k", progress_notify=True)
-    lagging = store.watch(b"k", start_revision=1)
+    store.watch(b"k", start_revision=1)      # lagging behind: never notified
     assert store.request_progress() == [synced, flagged]
     (resp,) = store.take_responses(synced)
     assert (resp.events, resp.header.revision, resp.canceled) == ((), 2, False)

@@ -3,7 +3,6 @@ leader, SIGSTOP of the leader, a partition through the fault gate. No acknowledg
 may be lost, and the cluster must recover on its own."""
 
 import signal
-import time
 
 import pytest
 

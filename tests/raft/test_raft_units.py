@@ -9,7 +9,7 @@ from engine.raft import (
     MemoryStorage, Message, MessageType, ProposalDropped, RawNode, Unavailable,
 )
 from engine.raft.log import RaftLog
-from engine.raft.progress import Inflights, Progress, ProgressState, ProgressTracker
+from engine.raft.progress import Inflights, Progress, ProgressTracker
 from engine.raft.storage import limit_size
 
 

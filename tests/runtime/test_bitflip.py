@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from engine.raft.types import ConfState, Entry, HardState, Snapshot, SnapshotMetadata
+from engine.raft.types import ConfState, Entry, HardState
 from engine.runtime.disk import DiskStorage
 from engine.runtime.errors import DataDirError, WALCorrupt
 from engine.runtime.walrecord import HEAD

@@ -9,7 +9,7 @@ import pytest
 from engine.raft.types import ConfState, Snapshot, SnapshotMetadata
 from engine.runtime.crashfs import CrashingFileOps
 from engine.runtime.errors import SnapCorrupt
-from engine.runtime.snap import Snapshotter, decode_snap_file, encode_snap_file, snap_name
+from engine.runtime.snap import Snapshotter, decode_snap_file, snap_name
 
 CS = ConfState(frozenset({1, 2, 3}))
 
