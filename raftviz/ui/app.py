@@ -42,7 +42,7 @@ from .widgets.timeline import Timeline
 from .widgets.wire import MessageList
 
 REFRESH_HZ = 30
-FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView)
+FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}
 
@@ -114,19 +114,19 @@ class RaftvizApp(App):
 
     def refresh_view(self) -> None:
         # A tick of the refresh timer can land while shutdown is pruning the widgets.
-        if self.is_running and self.session.dirty:
+        if self.is_running and self.session.unshown:
             self.show_view(self.session.view())
 
     def _tick(self) -> None:
         # Changes made here (commands, client lines) set the flag without waking anyone.
-        if self.session.dirty:
+        if self.session.unshown:
             self.refresh_soon()
 
     def refresh_soon(self) -> None:
         """A change arrived (woken from the backend's thread): show it now, or as soon as
         REFRESH_HZ allows, rather than at the timer's next tick. A wake that arrives after
         the refresh timer already showed the change has nothing left to show."""
-        if self.refresh_due or not self.session.dirty:
+        if self.refresh_due or not self.session.unshown:
             return
         wait = self.shown_at + 1 / REFRESH_HZ - time.monotonic()
         if wait <= 0:
@@ -140,7 +140,7 @@ class RaftvizApp(App):
         self.refresh_view()
 
     def show_view(self, view: o.ClusterView) -> None:
-        self.shown_at = time.monotonic()
+        self.shown_at, self.session.shown = time.monotonic(), view
         for widget in self.shown_parts():
             widget.cluster = view
         self.refresh_history(view)
@@ -297,13 +297,13 @@ class RaftvizApp(App):
         if isinstance(result, Outcome):
             panel.refused(result.text)
         else:
-            panel.sent(result)
+            panel.sent(result, message.line)
 
     def on_request_answered(self, message: msg.RequestAnswered) -> None:
         # The note still saying "in progress" would contradict the answer beside it.
-        waiting = sent_note(message.request_id, message.node, answered=False)
-        if self.query_one(NoteBar).message == waiting:
-            self.show_note(sent_note(message.request_id, message.node, answered=True))
+        m = message
+        if self.query_one(NoteBar).message == sent_note(m.request_id, m.line, m.node, False):
+            self.show_note(sent_note(m.request_id, m.line, m.node, answered=True))
 
     def on_follow_request(self, message: msg.FollowRequest) -> None:
         self.follow(message.request_id)

@@ -59,10 +59,7 @@ class Controls:
 
     def execute(self, command: o.Command) -> Outcome:
         outcome = self.session.execute(command)
-        # Whatever note the driver holds now, this command's outcome says it: an undo
-        # names what it undid, where the driver's note is that of the event it went back
-        # to. Only a later note of the driver's own is news for the note line.
-        self.app.last_note = self.session.backend.view().note
+        self.said_for_the_driver()
         self.tell(outcome, fault=isinstance(command, FAULTS))
         if outcome.ok and isinstance(command, (o.Undo, o.Redo, o.GoTo)):
             self.app.history_moved(outcome.text)
@@ -75,12 +72,19 @@ class Controls:
         elif fault:
             self.app.notify(outcome.text, timeout=6)
 
+    def said_for_the_driver(self) -> None:
+        """Whatever note the driver holds now, what the app is about to say of the same
+        action replaces it: an undo names what it undid, where the driver's note is that
+        of the event it went back to. Only a later note of the driver's own is news."""
+        self.app.last_note = self.session.backend.view().note
+
     def client(self, line: str) -> ClientResult | Outcome:
         result = self.session.client(line)
+        self.said_for_the_driver()
         if isinstance(result, Outcome):
             self.tell(result)
         else:
-            self.app.show_note(sent_note(result.request_id, result.node,
+            self.app.show_note(sent_note(result.request_id, line, result.node,
                                          answered=result.status != "pending"))
             self.app.follow(result.request_id)
         return result
@@ -328,5 +332,7 @@ class Controls:
         self.app.push_screen(HelpScreen(self.available))
 
 
-def sent_note(request_id: str, node: int, answered: bool) -> str:
-    return f"{request_id} sent to node {node}: {'answered' if answered else 'in progress'}."
+def sent_note(request_id: str, line: str, node: int, answered: bool) -> str:
+    """In the drivers' own words (engine.sim.ui_control, live_commands)."""
+    state = "answered" if answered else "in progress"
+    return f"{request_id} `{line}` sent to node {node}: {state}."

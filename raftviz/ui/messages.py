@@ -30,9 +30,9 @@ class ClientLine(Message):
 class RequestAnswered(Message):
     """A request sent from the client box, pending when sent, got its answer."""
 
-    def __init__(self, request_id: str, node: int) -> None:
+    def __init__(self, request_id: str, line: str, node: int) -> None:
         super().__init__()
-        self.request_id, self.node = request_id, node
+        self.request_id, self.line, self.node = request_id, line, node
 
 
 class FollowRequest(Message):

@@ -36,6 +36,7 @@ class Session:
         self.selected_key: str | None = None
         self.heartbeats = True
         self._view: ClusterView | None = None
+        self.shown: ClusterView | None = None          # the view the widgets last got
         self.wake: Callable[[], None] | None = None    # told when a change arrives
         self._unsubscribe = backend.subscribe(self.mark_dirty)
 
@@ -53,6 +54,13 @@ class Session:
             self.dirty = False
             self._view = self.backend.view()
         return self._view
+
+    @property
+    def unshown(self) -> bool:
+        """Is there news the widgets have not been shown? Not the same as `dirty`: any
+        reader of `view()` (a command, a hint) takes the news into the cached view, and
+        the widgets must still get it."""
+        return self.dirty or self._view is not self.shown
 
     def has(self, cap: Cap) -> bool:
         return cap in self.backend.capabilities

@@ -17,7 +17,7 @@ from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable
 from raftviz.ui.widgets.logs import LogGrid
 from raftviz.ui.widgets.nodes import NodeCard
-from raftviz.ui.widgets.requests import TraceView
+from raftviz.ui.widgets.requests import RequestList, TraceView
 from raftviz.ui.widgets.timeline import TimelineBody
 
 from .ui_helpers import client, drive, elected_app, settle, view
@@ -323,6 +323,17 @@ def test_undo_redo_go_to_and_save(tmp_path):
 # --- the keyspace and requests ---
 
 
+def test_a_request_shows_as_pending_before_time_moves():
+    """The client box's hint reads the view; the widgets must still be given it."""
+    async def scenario(app, pilot):
+        await client(pilot, "lease grant 5")
+        await pilot.pause(0.1)
+        assert app.query_one(RequestList).keys == ["r1"]
+        trace = app.query_one(TraceView)
+        assert trace.followed == "r1" and trace.cluster.request("r1").status == "pending"
+    drive(scenario)
+
+
 def test_client_answers_and_follows_the_request():
     async def scenario(app, pilot):
         await client(pilot, "put greeting hello")
@@ -365,10 +376,12 @@ def test_client_refusals_are_shown():
 def test_follow_keys_move_between_requests():
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2", "get a --consistency=s")
+        listed = app.query_one(RequestList)
+        assert listed.cursor_key == "r3"                # the newest, sent last
         await pilot.press("left_square_bracket")
-        assert app.session.followed == "r2"
+        assert app.session.followed == "r2" and listed.cursor_key == "r2"
         await pilot.press("right_square_bracket")
-        assert app.session.followed == "r3"
+        assert app.session.followed == "r3" and listed.cursor_key == "r3"
         await pilot.press("f")
         assert app.session.followed == "r3"
     drive(scenario)

@@ -95,7 +95,7 @@ def test_client_panel_reports_pending_answers_when_they_arrive():
         # In the box, t, s and space are text: the hint says how to get out first.
         shown = "".join(s.text for line in panel.query_one(RichLog).lines for s in line)
         assert "answered once it commits (Esc leaves the box; then t, s" in shown
-        assert app.query_one(NoteBar).message == "r1 sent to node 2: in progress."
+        assert app.query_one(NoteBar).message == "r1 `put k v` sent to node 2: in progress."
         await settle(pilot, 2)
         assert not panel.pending
     drive(scenario)
@@ -115,11 +115,11 @@ def test_the_note_stops_saying_in_progress_once_the_answer_arrives():
 
     async def scenario(app, pilot):
         await client(pilot, "put k v")
-        assert app.query_one(NoteBar).message == "r1 sent to node 2: in progress."
+        assert app.query_one(NoteBar).message == "r1 `put k v` sent to node 2: in progress."
         backend.inner.execute(o.Tick(2))         # time moves without a command
         app.session.mark_dirty()
         await pilot.pause(0.1)
-        assert app.query_one(NoteBar).message == "r1 sent to node 2: answered."
+        assert app.query_one(NoteBar).message == "r1 `put k v` sent to node 2: answered."
     drive(scenario, app=RaftvizApp(backend))
 
 
@@ -287,7 +287,7 @@ def test_a_wake_arriving_after_the_timer_showed_the_change_schedules_nothing():
         app.session.mark_dirty()
         app.shown_at = 0.0
         app._tick()                         # ...when the refresh timer shows the change
-        assert not app.session.dirty
+        assert not app.session.unshown
         app.refresh_soon()                  # then it arrives
         assert not app.refresh_due
     drive(scenario)

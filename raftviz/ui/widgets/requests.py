@@ -42,7 +42,7 @@ class ClientPanel(Vertical):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.pending: dict[str, int] = {}
+        self.pending: dict[str, tuple[int, str]] = {}     # request id -> node, line
         self.hinted = False
 
     def compose(self) -> ComposeResult:
@@ -71,11 +71,11 @@ class ClientPanel(Vertical):
             return ": answered once it commits"
         return ": answered once it commits (Esc leaves the box; then t, s or space moves time)"
 
-    def sent(self, result: ClientResult) -> None:
+    def sent(self, result: ClientResult, line: str) -> None:
         """The app's report of what became of the last line."""
         log = self.query_one(RichLog)
         if result.status == "pending":
-            self.pending[result.request_id] = result.node
+            self.pending[result.request_id] = result.node, line
             hint = "" if self.hinted else self.pending_hint()
             self.hinted = True
             log.write(Text(f"  … {result.request_id} → node {result.node}{hint}", style="dim"))
@@ -94,13 +94,13 @@ class ClientPanel(Vertical):
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None or not self.pending:
             return
-        for rid, node in list(self.pending.items()):
+        for rid, (node, line) in list(self.pending.items()):
             trace = view.request(rid)
             if trace is not None and trace.status != "pending":
                 del self.pending[rid]
                 self.query_one(RichLog).write(
                     answer_lines(rid, node, trace.status, trace.answer))
-                self.post_message(RequestAnswered(rid, node))
+                self.post_message(RequestAnswered(rid, line, node))
 
 
 def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | str]:
@@ -183,8 +183,10 @@ class TraceView(Widget):
 
 
 class RequestList(RowGrid):
+    """Every request, newest first; the cursor is on the one followed."""
     DEFAULT_CLASSES = "view-part"
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+    followed: reactive[str | None] = reactive(None, repaint=False)
 
     def on_mount(self) -> None:
         self.set_columns([Column("id", "id"), Column("line", "request"),
@@ -195,6 +197,11 @@ class RequestList(RowGrid):
             return
         self.set_rows((r.id, (r.id, r.line, str(r.node), STATUS[r.status]))
                       for r in reversed(view.requests))
+        self.watch_followed(self.followed)
+
+    def watch_followed(self, followed: str | None) -> None:
+        if followed is not None and followed in self.keys and followed != self.cursor_key:
+            self.move_cursor(row=self.row_index(followed))
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         event.stop()
