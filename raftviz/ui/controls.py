@@ -14,7 +14,7 @@ from engine import observe as o
 from engine.observe import Cap, ClientResult, CrashMode, NodeView
 
 from .actions import BY_NAME
-from .format import learner_mark, role_symbol
+from .format import picker_label
 from .palette import commands_for
 from .screens.dialogs import (
     Choice, CommandMenu, Field, FormDialog, NodePicker, PartitionDialog,
@@ -115,8 +115,7 @@ class Controls:
     def pick(self, title: str, explain: str, ok: Callable[[NodeView], bool],
              then: Callable[[int, str | None], None],
              options: list[tuple[str, str]] | None = None) -> None:
-        choices = [Choice(n.id, f"{role_symbol(n)} {n.state_text}{learner_mark(n)}", ok(n))
-                   for n in self.nodes()]
+        choices = [Choice(n.id, picker_label(n), ok(n)) for n in self.nodes()]
         if not any(c.enabled for c in choices):
             self.tell(Outcome(False, f"{title}: no node qualifies right now."))
             return

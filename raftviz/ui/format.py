@@ -64,6 +64,12 @@ def learner_mark(node: NodeView) -> str:
     return " (learner)" if node.learner and node.up else ""
 
 
+def picker_label(node: NodeView) -> str:
+    """A node's role in a node picker's button: a learner says so instead of follower."""
+    state = "learner" if node.learner and node.up else node.state_text
+    return f"{role_symbol(node)} {state}"
+
+
 def seconds(ms: int | None) -> str:
     return "—" if ms is None else f"{ms / 1000:.3f}s"
 

@@ -231,6 +231,20 @@ def test_crash_dialog_refuses_nodes_that_are_down():
     drive(scenario)
 
 
+def test_node_pickers_show_every_node_whole_on_a_seven_node_cluster():
+    async def scenario(app, pilot):
+        await pilot.press("c")
+        await pilot.pause()
+        buttons = list(app.screen.query(Button))
+        nodes = [b for b in buttons if str(b.id).startswith("node-")]
+        assert len(nodes) == 7
+        dialog = app.screen.query_one(".dialog")
+        for b in nodes:
+            assert dialog.content_region.contains_region(b.region), str(b.label)
+            assert b.content_region.width >= len(str(b.label)), str(b.label)
+    drive(scenario, app=elected_app(nodes=7))
+
+
 def test_freeze_and_skew_a_node():
     async def scenario(app, pilot):
         await pilot.press("z", "1")
@@ -265,9 +279,12 @@ def test_membership_add_promote_remove():
         await settle(pilot, 5)
         assert view(app).node(4).learner
         await pilot.press("P")
-        offered = {str(b.label): b.disabled for b in app.screen.query(Button)}
-        assert offered["4  · follower (learner)"] is False     # only the learner qualifies
+        await pilot.pause()
+        buttons = list(app.screen.query(Button))
+        offered = {str(b.label): b.disabled for b in buttons}
+        assert offered["4  · learner"] is False     # only the learner qualifies
         assert offered["1  · follower"] is True
+        assert all(b.content_region.width >= len(str(b.label)) for b in buttons)  # uncut
         await pilot.press("4")
         await settle(pilot, 5)
         assert view(app).node(4).voter
