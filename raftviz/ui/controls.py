@@ -126,9 +126,12 @@ class Controls:
         self.app.push_screen(NodePicker(title, explain, choices, options), done)
 
     def form(self, title: str, explain: str, fields: list[Field],
-             then: Callable[[dict], None], ok: str = "OK") -> None:
-        self.app.push_screen(FormDialog(title, explain, fields, ok),
-                             lambda values: values is not None and then(values))
+             then: Callable[[dict], Outcome], ok: str = "OK") -> None:
+        """`then` acts on the values; if it was refused, the form stays open saying why."""
+        def submit(values: dict) -> str | None:
+            outcome = then(values)
+            return None if outcome.ok else outcome.text
+        self.app.push_screen(FormDialog(title, explain, fields, ok, submit))
 
     # -- time --
 
@@ -199,11 +202,12 @@ class Controls:
                   "max; some may be lost or doubled. A slow fsync delays every reply.",
                   fields, self._network_done, ok="Apply")
 
-    def _network_done(self, v: dict) -> None:
+    def _network_done(self, v: dict) -> Outcome:
         outcome = self.execute(o.SetNetwork(v["min_delay"], v["max_delay"], v["drop"] / 100,
                                             v["dup"] / 100, bool(v["reorder"])))
         if outcome.ok and v["fsync"] != self.session.view().network.fsync_ms:
-            self.execute(o.SetDisk(v["fsync"]))
+            outcome = self.execute(o.SetDisk(v["fsync"]))
+        return outcome
 
     # -- nodes --
 
@@ -292,7 +296,15 @@ class Controls:
         self.form("Save scenario", "The seed and every command, one per line; open it "
                   "again with raftviz --sim --scenario FILE.",
                   [Field("path", "file", name, str)],
-                  lambda v: self.tell(Outcome(True, save(v["path"]))), ok="Save")
+                  lambda v: self._saved(save, v["path"]), ok="Save")
+
+    def _saved(self, save: Callable[[str], str], path: str) -> Outcome:
+        try:
+            outcome = Outcome(True, save(path))
+        except OSError as exc:
+            outcome = Outcome(False, f"Could not save to {path}: {exc.strerror or exc}.")
+        self.tell(outcome)
+        return outcome
 
     # -- view --
 

@@ -159,6 +159,44 @@ def test_network_dialog_sets_delay_loss_and_disk():
         await pilot.click("#ok")
         net = view(app).network
         assert (net.max_delay, net.drop_rate, net.fsync_ms) == (40, 0.1, 3)
+        assert not isinstance(app.screen, FormDialog)
+    drive(scenario)
+
+
+def test_a_refused_form_stays_open_with_what_was_typed_and_why():
+    def refusal(app) -> str:
+        return str(app.screen.query_one(".dialog-refusal").render())
+
+    async def scenario(app, pilot):
+        await pilot.press("n")
+        dialog = app.screen
+        dialog.query_one("#field-min_delay").value = "150"      # above max delay (25)
+        dialog.query_one("#field-drop").value = "12"
+        await pilot.click("#ok")
+        assert app.screen is dialog and "min ≤ max" in refusal(app)
+        assert dialog.query_one("#field-drop").value == "12"     # nothing typed is lost
+        dialog.query_one("#field-min_delay").value = "1.5"
+        dialog.query_one("#field-min_delay").focus()
+        await pilot.press("enter")          # Enter in a field submits too
+        assert app.screen is dialog and "'1.5' is not a whole number" in refusal(app)
+        dialog.query_one("#field-min_delay").value = "5"
+        await pilot.press("enter")
+        assert app.screen is not dialog and view(app).network.drop_rate == 0.12
+    drive(scenario)
+
+
+def test_saving_where_it_cannot_write_says_why_and_keeps_the_form(tmp_path):
+    async def scenario(app, pilot):
+        await pilot.press("ctrl+s")
+        dialog = app.screen
+        dialog.query_one("#field-path").value = str(tmp_path / "no-such-dir" / "s.scenario")
+        await pilot.click("#ok")
+        assert app.screen is dialog
+        assert "Could not save to" in str(dialog.query_one(".dialog-refusal").render())
+        dialog.query_one("#field-path").value = str(tmp_path / "s.scenario")
+        dialog.query_one("#field-path").focus()
+        await pilot.press("enter")
+        assert app.screen is not dialog and (tmp_path / "s.scenario").exists()
     drive(scenario)
 
 

@@ -7,6 +7,7 @@ cancels) and with the mouse. They return plain values; `Controls` turns them int
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -185,11 +186,15 @@ class Field:
 
 
 class FormDialog(Dialog):
-    """A few labelled inputs; returns {name: value} with values converted to their kind."""
+    """A few labelled inputs, their values converted to their kind and handed to `submit`.
+    What `submit` returns is a refusal: the form stays open and says it, so nothing typed
+    is lost; None closes it."""
 
-    def __init__(self, title: str, explain: str, fields: list[Field], ok: str = "OK") -> None:
+    def __init__(self, title: str, explain: str, fields: list[Field], ok: str,
+                 submit: Callable[[dict[str, object]], str | None]) -> None:
         super().__init__()
         self.title_text, self.explain, self.fields, self.ok = title, explain, fields, ok
+        self.submit = submit
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -200,12 +205,18 @@ class FormDialog(Dialog):
                     yield Label(f.label, classes="field-label")
                     yield Input(f.value, id=f"field-{f.name}", compact=True,
                                 type="text" if f.kind is str else "number")
+            yield Static(classes="dialog-refusal")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.ok, id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()
+
+    def refuse(self, text: str) -> None:
+        refusal = self.query_one(".dialog-refusal", Static)
+        refusal.update(f"✗ {text}")
+        refusal.display = True
 
     def values(self) -> dict[str, object] | None:
         result = {}
@@ -214,15 +225,20 @@ class FormDialog(Dialog):
             try:
                 result[f.name] = f.kind(text)
             except ValueError:
-                self.notify(f"{f.label}: {text!r} is not a {f.kind.__name__}.",
-                            severity="warning")
+                kind = {int: "a whole number", float: "a number"}.get(f.kind, f.kind.__name__)
+                self.refuse(f"{f.label}: {text!r} is not {kind}.")
                 return None
         return result
 
     def confirm(self) -> None:
         values = self.values()
-        if values is not None:
-            self.dismiss(values)
+        if values is None:
+            return
+        refusal = self.submit(values)
+        if refusal is None:
+            self.dismiss(None)
+        else:
+            self.refuse(refusal)
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
