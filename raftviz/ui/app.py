@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import signal
 import time
 from pathlib import Path
 
@@ -42,6 +43,10 @@ from .widgets.timeline import Timeline
 from .widgets.wire import MessageList
 
 REFRESH_HZ = 30
+# kill, or the terminal closing, quits like Ctrl-Q: whoever started the app then stops its
+# cluster and removes its temporary data dir (by default the process would end on the
+# spot, leaving the members running and the directory behind).
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}
@@ -105,6 +110,9 @@ class RaftvizApp(App):
                                                               context=context)
         self.refresh_view()
         self.show_note(self.session.view().note)
+        if not self.is_headless:
+            for quit_signal in QUIT_SIGNALS:
+                loop.add_signal_handler(quit_signal, self.exit)
 
     def on_unmount(self) -> None:
         self.session.wake = None

@@ -1,0 +1,79 @@
+"""`raftviz` in a real terminal (a pty) quits cleanly when killed or when its terminal
+closes: its member processes stop and its temporary data dir is removed."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+START_S = 60.0
+QUIT_S = 30.0
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def drain(fd: int, screen: bytearray) -> None:
+    """Read the app's screen output (so it never blocks on a full pty), keeping the last
+    of it."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        screen[:] = (screen + data)[-200_000:]
+
+
+def wait_until(cond, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("quit_signal", [signal.SIGTERM, signal.SIGHUP])
+def test_a_killed_interface_stops_its_members_and_removes_its_data_dir(tmp_path, quit_signal):
+    master, slave = pty.openpty()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
+    app = subprocess.Popen([sys.executable, "-m", "raftviz"], stdin=slave, stdout=slave,
+                           stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    screen = bytearray()
+    threading.Thread(target=drain, args=(master, screen), daemon=True).start()
+    try:
+        data_dirs = lambda: list(tmp_path.glob("raftviz-*"))      # noqa: E731
+        wait_until(lambda: data_dirs() and len(processes_mentioning(str(data_dirs()[0]))) >= 3,
+                   START_S, "the cluster's three members")
+        wait_until(lambda: b"Keyspace" in screen, START_S, "the interface on screen")
+        app.send_signal(quit_signal)
+        assert app.wait(QUIT_S) is not None
+        assert not data_dirs()
+        assert not processes_mentioning(str(tmp_path))      # every member stopped
+    finally:
+        if app.poll() is None:
+            app.kill()
+        for pid in processes_mentioning(str(tmp_path)):
+            os.kill(pid, signal.SIGKILL)
+        os.close(master)
