@@ -6,10 +6,10 @@ Entry points: `run_sim(seed, nodes, at_event, scenario)` and `run_backend(backen
 import os
 
 # Textual paints a change at its screen timer's next tick, up to 1/TEXTUAL_FPS later (60
-# by default). raftviz limits how often the views change (app.REFRESH_HZ), so a faster
-# tick adds no frames, it only shortens that wait: under 1,000 writes/s a write reached
-# the screen ~8 ms sooner at the median and ~30 ms sooner at p99. Set before Textual
-# loads, which reads it once; a TEXTUAL_FPS the user set wins.
+# by default), and under load it skips ticks that come late. raftviz limits how often the
+# views change (app.REFRESH_HZ), so a faster tick adds no frames; it only shortens that
+# wait (`raftviz bench ui` measures the difference). Set before Textual loads, which
+# reads it once; a TEXTUAL_FPS the user set wins.
 os.environ.setdefault("TEXTUAL_FPS", "120")
 
 from .app import RaftvizApp, build_sim, run_backend, run_sim  # noqa: E402
