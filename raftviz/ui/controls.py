@@ -75,8 +75,10 @@ class Controls:
     def said_for_the_driver(self) -> None:
         """Whatever note the driver holds now, what the app is about to say of the same
         action replaces it: an undo names what it undid, where the driver's note is that
-        of the event it went back to. Only a later note of the driver's own is news."""
-        self.app.last_note = self.session.backend.view().note
+        of the event it went back to. Only a later note of the driver's own is news.
+        (Reading the session's view here hides nothing from the widgets: see
+        Session.unshown; the refresh then shows this same view instead of building one.)"""
+        self.app.last_note = self.session.view().note
 
     def client(self, line: str) -> ClientResult | Outcome:
         result = self.session.client(line)
