@@ -57,17 +57,17 @@ def role_symbol(node: NodeView) -> str:
 
 def node_title(node: NodeView) -> str:
     """`★ 2 leader`, `✖ 3 down`, `· 1 follower (learner)`."""
-    return f"{role_symbol(node)} {node.id} {node.state_text}{learner_mark(node)}"
-
-
-def learner_mark(node: NodeView) -> str:
-    return " (learner)" if node.learner and node.up else ""
+    learner = " (learner)" if is_running_learner(node) else ""
+    return f"{role_symbol(node)} {node.id} {node.state_text}{learner}"
 
 
 def picker_label(node: NodeView) -> str:
     """A node's role in a node picker's button: a learner says so instead of follower."""
-    state = "learner" if node.learner and node.up else node.state_text
-    return f"{role_symbol(node)} {state}"
+    return f"{role_symbol(node)} {'learner' if is_running_learner(node) else node.state_text}"
+
+
+def is_running_learner(node: NodeView) -> bool:
+    return node.learner and node.up
 
 
 def seconds(ms: int | None) -> str:
