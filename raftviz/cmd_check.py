@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 
+from engine.check import UNDECIDED_NOTE
 from engine.sim.campaign import format_report, run_seeds
 from engine.sim.kv_campaign import KVRunResult, describe_kv_ok, format_kv_report, run_kv_seeds
 from engine.sim.kv_params import PlantedBug
@@ -98,8 +99,7 @@ def run_kv(args: argparse.Namespace) -> int:
     print(f"{outcome.seeds} seeds, {outcome.violations} violations, {outcome.histories} "
           f"histories checked{undecided}, {outcome.events} events, trace {outcome.trace}")
     if outcome.undecided:
-        print("undecided histories were neither passed nor failed: the search gave up "
-              "(-v names them)")
+        print(f"{UNDECIDED_NOTE} (-v names them)")
     return 1 if outcome.violations else 0
 
 

@@ -126,9 +126,8 @@ def summary(ops: list[c.Operation], counts, verdicts: dict[str, c.Verdicts]) -> 
     lines = [f"{a:<{width}}  {b}" for a, b in rows]
     if any(v.undecided for v in verdicts.values()):
         # "0 violations" must not read as a pass for histories nobody could search.
-        lines.append("undecided histories were neither passed nor failed: the search gave up "
-                     "(long runs with many unanswered writes); a shorter --duration leaves it "
-                     "less to search")
+        lines.append(f"{c.UNDECIDED_NOTE} (long runs with many unanswered writes); a shorter "
+                     "--duration leaves it less to search")
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ evidence shrunk to a few operations where it can be) and how many histories it c
 """
 
 from .durability import check_durability
-from .findings import Finding, Verdicts, format_finding
+from .findings import UNDECIDED_NOTE, Finding, Verdicts, format_finding
 from .history import (
     DELETE, KV, PUT, Compare, Delete, Failed, Get, LeaseAlive, LeaseExpire, LeaseGrant,
     LeaseGranted, LeaseKeepAlive, LeaseRevoke, Operation, Put, Read, StoreEvent,
@@ -31,7 +31,7 @@ __all__ = [
     "Compare", "Delete", "Failed", "Finding", "Get", "KVModel", "LeaseAlive", "LeaseBounds",
     "LeaseExpire", "LeaseGrant", "LeaseGranted", "LeaseKeepAlive", "LeaseRevoke",
     "Operation", "Put", "Read", "SearchResult", "StoreEvent", "StoreHistory", "Txn",
-    "TxnResult", "Verdicts", "WatchReply", "WatchStream", "Written", "check",
+    "TxnResult", "UNDECIDED_NOTE", "Verdicts", "WatchReply", "WatchStream", "Written", "check",
     "check_durability", "check_leases", "check_linearizable", "check_revision_order",
     "check_watches", "describe_op", "format_finding",
 ]

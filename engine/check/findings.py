@@ -32,6 +32,10 @@ class Verdicts:
         self.undecided += other.undecided
 
 
+# Said under a summary whose searches gave up, so "0 violations" is not read as a pass.
+UNDECIDED_NOTE = "undecided histories were neither passed nor failed: the search gave up"
+
+
 def format_finding(f: Finding, indent: str = "  ") -> str:
     lines = [f"{indent}{f.checker}: {f.summary}"]
     lines += [f"{indent}  {line}" for line in f.evidence]
