@@ -47,6 +47,10 @@ CONTROL_CAPS = frozenset(Cap) - {Cap.HISTORY, Cap.SKEW, Cap.DISK, Cap.SNAPSHOT,
 ETCD_CAPS = frozenset({Cap.CLIENT, Cap.COMPACT, Cap.DEFRAG, Cap.TRANSFER, Cap.MEMBERSHIP})
 LEADER_WAIT_S = 20.0
 COMMAND_TIMEOUT_S = 2.0
+LIVE_NOTE = ("Live cluster: time runs by itself; freeze it to move it by hand. Try "
+             "etcdctl --endpoints={endpoints} put greeting hello")
+ETCD_NOTE = ("Attached to etcd: its API shows members, terms, indexes, keys, leases and "
+             "watches; the controls it cannot offer are dimmed.")
 HISTORY_KEPT = 200
 
 
@@ -69,7 +73,8 @@ class LiveBackend:
         self.members = [Member(i + 1, url) for i, url in enumerate(urls)]
         self.version = 0
         self._cached: tuple[int, ClusterView] | None = None
-        self.note = "Live cluster: time runs by itself; freeze it to move it by hand."
+        hosts = ",".join(url.split("://", 1)[-1] for url in urls)    # as etcdctl takes them
+        self.note = LIVE_NOTE.format(endpoints=hosts) if control else ETCD_NOTE
         self.world_frozen = False
         self.freeze_lock = threading.Lock()    # freezing, thawing, late freezes: one at a time
         self.hold_before_freeze = False
@@ -353,8 +358,8 @@ class LiveBackend:
         ids = self.number_of
         nodes = tuple(
             live_views.node_view(m.number, snap, ids, up=ups[m.number], paused=m.stopped,
-                                 removed=m.removed) if snap else
-            live_views.unknown_node(m.number, m.removed) for m, snap in members)
+                                 removed=m.removed, client_url=m.url) if snap else
+            live_views.unknown_node(m.number, m.removed, m.url) for m, snap in members)
         logs = tuple(live_views.log_view(m.number, snap, self.links.shown)
                      for m, snap in members)
         target = self.keyspace_target()

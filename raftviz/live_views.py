@@ -34,7 +34,7 @@ _ENTRY = re.compile(r"(\d+)/(\d+) Entry(?:Normal|ConfChange)")
 
 
 def node_view(number: int, snap: Snapshot, ids: Ids, *, up: bool, paused: bool,
-              removed: bool) -> NodeView:
+              removed: bool, client_url: str = "") -> NodeView:
     voters, learners = snap.get("voters", ()), snap.get("learners", ())
     raft_id = int(snap.get("id", 0))
     return NodeView(
@@ -49,13 +49,14 @@ def node_view(number: int, snap: Snapshot, ids: Ids, *, up: bool, paused: bool,
         lead_transferee=ids(int(snap.get("lead_transferee", 0))),
         progress=progress_views(snap, ids) if up else (),
         revision=int(snap.get("revision", 0)), db_size=int(snap.get("db_size", 0)),
-        db_in_use=int(snap.get("db_in_use", snap.get("db_size", 0))))
+        db_in_use=int(snap.get("db_in_use", snap.get("db_size", 0))), client_url=client_url)
 
 
-def unknown_node(number: int, removed: bool = False) -> NodeView:
-    """A member that never answered: nothing is known but that it is not running."""
+def unknown_node(number: int, removed: bool = False, client_url: str = "") -> NodeView:
+    """A member that never answered: nothing is known but that it is not running, and
+    where it would answer."""
     return NodeView(number, False, False, "follower", 0, 0, 0, 0, 0, 0, 0, 0, False, False,
-                    removed=removed)
+                    removed=removed, client_url=client_url)
 
 
 def progress_views(snap: Snapshot, ids: Ids) -> tuple[ProgressView, ...]:

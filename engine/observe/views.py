@@ -53,6 +53,7 @@ class NodeView:
     alarms: tuple[str, ...] = ()   # alarm types this member's keyspace has raised (NOSPACE)
     pre_vote: bool = True   # the Raft options the member started with
     check_quorum: bool = True
+    client_url: str = ""    # where clients such as etcdctl reach a live member
 
     @property
     def is_leader(self) -> bool:

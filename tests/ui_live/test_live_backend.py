@@ -58,6 +58,8 @@ def test_fresh_cluster_shows_one_leader_and_its_followers(healed):
     assert all(lg.entries and lg.last_index >= lg.commit for lg in view.logs)
     assert healed.capabilities == CONTROL_CAPS
     assert not {Cap.HISTORY, Cap.SKEW, Cap.DISK, Cap.MANUAL_CLOCK} & healed.capabilities
+    # where etcdctl reaches each member, as `raftviz up` would print it
+    assert [n.client_url for n in view.nodes] == healed.cluster.client_urls()
 
 
 def test_put_and_get_show_in_traces_keyspace_and_history(healed):
@@ -254,6 +256,8 @@ def test_attach_to_raftviz_members_has_full_control(healed):
         assert attached.control and attached.capabilities == CONTROL_CAPS
         view = stable_leader(attached)
         assert len(view.nodes) == 3
+        hosts = ",".join(u.split("://")[1] for u in urls)
+        assert f"Try etcdctl --endpoints={hosts} put greeting hello" in view.note
         put = send(attached, "put attached yes")
         wait(healed, lambda v: any(k.key == "attached" for k in v.keyspace),
              "the attached backend's write seen by the owner")
@@ -321,6 +325,8 @@ def test_attach_to_real_etcd_is_read_only():
             assert not backend.control and backend.capabilities == ETCD_CAPS
             view = wait(backend, lambda v: v.leader() is not None and len(v.nodes) == 3
                         and all(n.up for n in v.nodes), "three members and a leader")
+            assert view.note.startswith("Attached to etcd") and "freeze" not in view.note
+            assert sorted(n.client_url for n in view.nodes) == sorted(cluster.endpoints)
             assert all(n.term >= 2 and n.commit > 0 and n.applied > 0 for n in view.nodes)
             assert not any(lg.entries for lg in view.logs)
             put = send(backend, "put from-raftviz yes")
@@ -359,6 +365,8 @@ def test_app_on_a_live_cluster_shows_a_new_term_after_partitioning_the_leader(he
         async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, lambda: any("leader" in t for t, _ in cards().values()),
                         "a leader")
+            assert {node: f"client {healed.member(node).url}" in body
+                    for node, (_, body) in cards().items()} == {1: True, 2: True, 3: True}
             leader = healed.view().leader()
             await pilot.press("p")
             assert isinstance(app.screen, PartitionDialog)

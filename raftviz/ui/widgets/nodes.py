@@ -108,6 +108,8 @@ class NodeCard(Widget):
                               style="dim"))
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
+        if n.client_url:
+            lines.append(Text("client ", style="dim") + Text(n.client_url))
         return lines
 
     def _redraw(self) -> None:
