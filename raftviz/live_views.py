@@ -71,7 +71,7 @@ def progress_views(snap: Snapshot, ids: Ids) -> tuple[ProgressView, ...]:
 # --- logs -------------------------------------------------------------------------------
 
 
-def entry_view(entry: Mapping[str, object], named: Named = str) -> EntryView:
+def entry_view(entry: Mapping[str, object], named: Named = str, revision: int = 0) -> EntryView:
     """The control service describes each entry in words (engine.runtime.control). A
     request is known by the trace id its client gave it (named as the interface calls
     it), else by the proposing member's own request id."""
@@ -83,14 +83,17 @@ def entry_view(entry: Mapping[str, object], named: Named = str) -> EntryView:
         return EntryView(index, term, "empty", "empty (new leader)")
     trace, request_id = entry.get("trace"), entry.get("request_id")
     shown = named(str(trace)) if trace else str(request_id) if request_id else None
-    return EntryView(index, term, "normal", text, shown)
+    return EntryView(index, term, "normal", text, shown, revision)
 
 
 def log_view(number: int, snap: Snapshot, named: Named = str) -> LogView:
     entries = snap.get("log") or ()
     assert isinstance(entries, (list, tuple))
+    revisions = snap.get("revisions") or {}
+    assert isinstance(revisions, Mapping)
     last = int(snap.get("last_index", 0))
-    return LogView(number, tuple(entry_view(e, named) for e in entries),
+    return LogView(number, tuple(entry_view(e, named, int(revisions.get(str(e["index"]), 0)))
+                                 for e in entries),
                    int(snap.get("first_index", 0)), last, int(snap.get("snapshot_index", 0)),
                    0, int(snap.get("commit", 0)), int(snap.get("applied", 0)),
                    synced_index=last)   # a live member fsyncs before it sends or acks

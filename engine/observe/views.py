@@ -76,6 +76,7 @@ class EntryView:
     kind: str               # normal | conf | empty
     text: str
     request_id: str | None = None
+    revision: int = 0       # the keyspace revision applying it produced (0: none, unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,8 @@ class RequestTrace:
     revision: int = 0
     watch_events: tuple[str, ...] = ()
     finished_at: int | None = None
-    path: str = "log"       # log (through Raft) | read-index | local
+    path: str = "log"       # log (through Raft) | read-index | local | logged (seen in
+                            # the logs, sent by a client outside the interface)
 
     def when(self, stage: str, node: int) -> int | None:
         for item in getattr(self, stage):
@@ -264,6 +266,34 @@ class ClusterView:
 
     def request(self, request_id: str) -> RequestTrace | None:
         return next((r for r in self.requests if r.id == request_id), None)
+
+    def logged(self, request_id: str) -> RequestTrace | None:
+        """A request this interface did not send (etcdctl, another program), as the logs
+        show it now: its entry, which nodes have it appended, committed and applied
+        (times unknown: 0), the revision it produced and the watch events of that
+        revision. None once no log tail shows it."""
+        found = [e for lg in self.logs for e in lg.entries if e.request_id == request_id]
+        if not found:
+            return None
+        entry = found[0]
+        stages: dict[str, list[NodeTime]] = {"appended": [], "committed": [], "applied": []}
+        for lg in self.logs:
+            if not any(e.index == entry.index and e.term == entry.term for e in lg.entries):
+                continue
+            stages["appended"].append(NodeTime(lg.node, 0))
+            if lg.commit >= entry.index:
+                stages["committed"].append(NodeTime(lg.node, 0))
+            if lg.applied >= entry.index:
+                stages["applied"].append(NodeTime(lg.node, 0))
+        revision = max(e.revision for e in found)
+        events = tuple(f"watch {w.id} on node {w.node}: {ev.event} {ev.key}"
+                       for w in self.watches for ev in w.events
+                       if revision and ev.revision == revision)
+        return RequestTrace(request_id, entry.text, 0, 0,
+                            "done" if stages["committed"] else "pending",
+                            index=entry.index, term=entry.term,
+                            **{stage: tuple(times) for stage, times in stages.items()},
+                            revision=revision, watch_events=events, path="logged")
 
     def message(self, msg_id: int) -> MessageView | None:
         return next((m for m in self.messages if m.id == msg_id), None)

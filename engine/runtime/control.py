@@ -1,7 +1,8 @@
 """The control service: raftviz's own small gRPC service beside etcd's, per member.
 
 `Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
-tail, per-follower progress, held messages, fault gate, keyspace revision, leases),
+tail and the revision each applied entry of it produced, per-follower progress, held
+messages, fault gate, keyspace revision, leases),
 coalesced to at most one every `interval` and only when something changed, so a watcher
 can never slow the member down. `Command` changes the member at run time: pause and step
 its clock, hold / deliver / drop messages, cut links, drop rate, delay, heal, campaign,
@@ -16,6 +17,8 @@ import os
 import signal
 import threading
 import time
+from types import MappingProxyType
+from typing import Mapping
 
 import grpc
 import trio
@@ -30,6 +33,7 @@ from .server import EtcdServer
 
 SERVICE = "raftviz.Control"
 LOG_TAIL = 40
+REVISIONS_KEPT = 4 * LOG_TAIL    # applied index -> revision, for entries still in the tail
 
 
 def _dumps(obj) -> bytes:
@@ -40,8 +44,9 @@ def _loads(data: bytes):
     return json.loads(data) if data else {}
 
 
-def observe(s: EtcdServer) -> dict:
-    """One consistent JSON-able snapshot of the member; call on its trio thread."""
+def observe(s: EtcdServer, revisions: Mapping[int, int] = MappingProxyType({})) -> dict:
+    """One consistent JSON-able snapshot of the member; call on its trio thread.
+    `revisions` maps an applied entry's index to the revision it produced."""
     st = s.rawnode.status()
     log = s.rawnode.raft.raft_log
     lo = max(log.first_index(), log.last_index() - LOG_TAIL + 1)
@@ -59,6 +64,7 @@ def observe(s: EtcdServer) -> dict:
                               "recent_active": p.recent_active, "inflight": p.inflight,
                               "learner": p.is_learner} for i, p in st.progress.items()},
         "log": [entry_view(e) for e in entries],
+        "revisions": {str(e.index): revisions[e.index] for e in entries if e.index in revisions},
         "held": [{"id": h.id, "text": describe_message(h.message), "to": h.message.to,
                   "type": h.message.type.value} for h in s.gate.held.values()],
         "gate": {"cut": sorted(s.gate.cut), "drop_rate": s.gate.drop_rate,
@@ -162,6 +168,24 @@ class Commands:
         return f"{self.s.cfg.name} crashes now; its disk keeps what it synced"
 
 
+class Revisions:
+    """Which revision each recently applied entry produced, so that an entry a client
+    outside the interface sent (etcdctl) can be followed from the log to its revision
+    and the watch events it fired. Fed by the member's apply loop, on its trio thread."""
+
+    def __init__(self, revision: int) -> None:
+        self.last = revision
+        self.by_index: dict[int, int] = {}
+
+    def note(self, entry: Entry, result: object) -> None:
+        header = getattr(result, "header", None)     # an error has none
+        if header is None or header.revision <= self.last:
+            return          # a read, a lease or an unchanged keyspace: no new revision
+        self.last = self.by_index[entry.index] = header.revision
+        if len(self.by_index) > REVISIONS_KEPT:
+            del self.by_index[next(iter(self.by_index))]
+
+
 class ControlService:
     def __init__(self, server: EtcdServer, token: trio.lowlevel.TrioToken,
                  interval: float = 0.05) -> None:
@@ -169,9 +193,12 @@ class ControlService:
         self.token = token
         self.interval = interval
         self.commands = Commands(server)
+        self.revisions = Revisions(server.kv.current_revision)
+        server.on_apply.append(self.revisions.note)
 
     def _snapshot(self) -> dict:
-        return trio.from_thread.run_sync(observe, self.server, trio_token=self.token)
+        return trio.from_thread.run_sync(observe, self.server, self.revisions.by_index,
+                                         trio_token=self.token)
 
     def observe_stream(self, request, context):
         last = None

@@ -315,6 +315,11 @@ class RaftvizApp(App):
 
     def on_follow_request(self, message: msg.FollowRequest) -> None:
         self.follow(message.request_id)
+        view = self.session.view()
+        logged = None if view.request(message.request_id) else view.logged(message.request_id)
+        if logged is not None:
+            self.show_note(f"Following entry {logged.index} ({logged.line}), sent by a client "
+                           f"outside this window: its path is on the Requests tab (4).")
 
     def on_node_clicked(self, message: msg.NodeClicked) -> None:
         self.controls.node_menu(message.node_id)

@@ -199,3 +199,20 @@ async def test_request_metadata_reaches_every_members_entry_through_a_follower(t
         assert traces["put plain=v"] is None and traces["put odd=v"] is None
         channel.close()
         n.cancel_scope.cancel()
+
+
+def test_each_applied_write_notes_the_revision_it_produced_and_no_other_entry_does():
+    from engine.kv.errors import ErrorKind, KVError
+    from engine.kv.types import PutResponse, ResponseHeader
+    from engine.raft import Entry
+    from engine.runtime.control import REVISIONS_KEPT, Revisions
+
+    revisions = Revisions(revision=5)
+    revisions.note(Entry(term=1, index=10), PutResponse(ResponseHeader(revision=6)))
+    revisions.note(Entry(term=1, index=11), PutResponse(ResponseHeader(revision=6)))  # a read
+    revisions.note(Entry(term=1, index=12), KVError(ErrorKind.LEASE_NOT_FOUND))
+    assert revisions.by_index == {10: 6}
+    for index in range(13, 13 + REVISIONS_KEPT):
+        revisions.note(Entry(term=1, index=index), PutResponse(ResponseHeader(index)))
+    assert len(revisions.by_index) == REVISIONS_KEPT and 10 not in revisions.by_index
+    assert revisions.by_index[12 + REVISIONS_KEPT] == 12 + REVISIONS_KEPT

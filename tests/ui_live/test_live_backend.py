@@ -10,10 +10,12 @@ import asyncio
 import os
 import time
 
+import grpc
 import pytest
 
 from engine import observe as o
 from engine.observe import Cap, CommandRefused, CrashMode, MessageStatus
+from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from raftviz.cmd_up import free_ports
 from raftviz.live import CONTROL_CAPS, ETCD_CAPS, LiveBackend, LiveError
 from raftviz.live_app import run_attach, run_live
@@ -142,6 +144,39 @@ def test_a_put_through_a_follower_is_followed_into_every_log(healed):
     send(healed, f"unwatch {watch_id}")
     wait(healed, lambda v: ("followed/k", r.revision) in {
         (k.key, k.mod_revision) for k in v.keyspace}, "the key at the put's revision")
+
+
+def put_from_outside(backend: LiveBackend, key: bytes) -> int:
+    """A put as etcdctl sends it, without the interface; the revision it produced."""
+    with grpc.insecure_channel(backend.cluster.client_urls()[0].split("://")[1]) as channel:
+        return rpc_pb2_grpc.KVStub(channel).Put(
+            rpc_pb2.PutRequest(key=key, value=b"v"), timeout=10).header.revision
+
+
+def test_a_put_another_client_sent_is_followed_from_its_entry(healed):
+    """etcdctl's writes carry no trace of ours: picking their entry in a log follows them
+    from what the members report, down to the revision and this window's watch events."""
+    watch = send(healed, "watch outside/ --prefix")
+    revision = put_from_outside(healed, b"outside/k")
+
+    def entry_of(v: o.ClusterView):
+        return next((e for lg in v.logs for e in lg.entries
+                     if e.text == "put outside/k=v" and e.revision), None)
+
+    def followed(v: o.ClusterView) -> bool:
+        entry = entry_of(v)
+        trace = entry and v.logged(entry.request_id)
+        return bool(trace and trace.watch_events and all(
+            trace.when("applied", n.id) is not None for n in v.nodes))
+    view = wait(healed, followed, "the outside put applied everywhere and watched")
+    entry = entry_of(view)
+    assert entry.request_id and view.request(entry.request_id) is None   # not one of ours
+    trace = view.logged(entry.request_id)
+    assert (trace.path, trace.status, trace.line) == ("logged", "done", "put outside/k=v")
+    assert (trace.index, trace.term, trace.revision) == (entry.index, entry.term, revision)
+    watch_id = watch.answer.split()[1]
+    assert trace.watch_events == (f"watch {watch_id} on node {watch.node}: PUT outside/k",)
+    send(healed, f"unwatch {watch_id}")
 
 
 # --- faults -----------------------------------------------------------------------------
@@ -377,6 +412,32 @@ def test_app_on_a_live_cluster_shows_a_new_term_after_partitioning_the_leader(he
                 for node, (title, body) in cards().items()), "a new leader at a higher term")
             await pilot.press("H")
             await until(pilot, lambda: healed.view().network.cuts == (), "healed network")
+
+    asyncio.run(scenario())
+
+
+def test_app_follows_a_put_another_client_sent_when_its_entry_is_picked(healed):
+    from raftviz.ui.app import RaftvizApp
+    from raftviz.ui.widgets.bars import NoteBar
+    from raftviz.ui.widgets.requests import followed_trace
+
+    app = RaftvizApp(healed)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            revision = put_from_outside(healed, b"picked/k")
+            deadline = time.monotonic() + 20
+            while not any(e.text == "put picked/k=v" and e.revision
+                          for lg in app.session.view().logs for e in lg.entries):
+                assert time.monotonic() < deadline, "the outside put not in the logs"
+                await pilot.pause(0.05)
+            await pilot.press("1", "end", "right", "enter")     # the last entry, node 1
+            await pilot.pause()
+            trace = followed_trace(app.session.view(), app.session.followed)
+            assert (trace.path, trace.line, trace.revision) == (
+                "logged", "put picked/k=v", revision)
+            note = app.query_one(NoteBar).message
+            assert note.startswith(f"Following entry {trace.index} (put picked/k=v)"), note
 
     asyncio.run(scenario())
 

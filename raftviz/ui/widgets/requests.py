@@ -109,6 +109,8 @@ def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | 
         t = trace.when(stage, node)
         if t is None:
             cells.append(Text("·", style="dim"))
+        elif trace.path == "logged":       # seen, but not when: nobody here sent it
+            cells.append("✓")
         elif proven_by_answer(trace, node, t):
             cells.append("≤" + delta(trace.finished_at, trace.proposed_at))
         else:
@@ -134,20 +136,47 @@ def trace_table(trace: RequestTrace, nodes: list[int]) -> Table:
     return table
 
 
+PATHS = {"log": "through the Raft log", "read-index": "a linearizable read (ReadIndex)",
+         "local": "served locally by the node"}
+LOGGED_STATUS = {"done": "✓ committed", "pending": "… not committed yet"}
+LIVE_TIMES = ("(times as the members' reports first showed each step, up to 20 reports a "
+              "second; ≤ the answer: the member that answered had done it by then)")
+LOGGED_MARKS = ("(✓: in that node's log now; when each step happened is known only for "
+                "requests sent from here)")
+
+
 def trace_summary(trace: RequestTrace) -> list[Text]:
-    status = STATUS[trace.status]
-    took = f" in {trace.finished_at - trace.proposed_at} ms" if trace.finished_at else ""
+    if trace.path == "logged":
+        status, taken = LOGGED_STATUS[trace.status], Text(
+            "sent by a client outside this window (etcdctl, another program); what the "
+            "logs show now")
+    else:
+        took = f" in {trace.finished_at - trace.proposed_at} ms" if trace.finished_at else ""
+        status, taken = STATUS[trace.status] + took, Text(
+            f"taken by node {trace.node} at {seconds(trace.proposed_at)} · "
+            f"{PATHS[trace.path]}")
     lines = [Text(f"{trace.id}  ", style="bold reverse") + Text(f" {trace.line}", style="bold")
-             + Text(f"   {status}{took}")]
-    path = {"log": "through the Raft log", "read-index": "a linearizable read (ReadIndex)",
-            "local": "served locally by the node"}[trace.path]
-    lines.append(Text(f"taken by node {trace.node} at {seconds(trace.proposed_at)} · {path}"))
-    if trace.path == "log":
+             + Text(f"   {status}"), taken]
+    if trace.path in ("log", "logged"):
         entry = f"index {trace.index}, term {trace.term}" if trace.index else "not in any log yet"
         lines.append(Text("entry ", style="dim") + Text(entry))
     elif trace.path == "read-index" and trace.index:
         lines.append(Text("read index ", style="dim") + Text(str(trace.index)))
     return lines
+
+
+def footnote(trace: RequestTrace, view: ClusterView) -> str:
+    """What the marks of the stage table mean, where that is not plain."""
+    if trace.path == "logged":
+        return LOGGED_MARKS
+    return LIVE_TIMES if trace.path == "log" and view.clock == "live" else ""
+
+
+def followed_trace(view: ClusterView | None, followed: str | None) -> RequestTrace | None:
+    """A request sent from here, else one another client sent that a log shows."""
+    if view is None or followed is None:
+        return None
+    return view.request(followed) or view.logged(followed)
 
 
 class TraceView(Widget):
@@ -156,23 +185,21 @@ class TraceView(Widget):
     followed: reactive[str | None] = reactive(None, layout=True)
 
     def render(self) -> Text | Table:
-        view = self.cluster
-        trace = view.request(self.followed) if view and self.followed else None
-        if trace is None:
+        view, trace = self.cluster, followed_trace(self.cluster, self.followed)
+        if view is None or trace is None:
             return Text("Send a request from the client box (/) and follow its path here: "
                         "proposal, log entry, commit and apply on every node, revision, "
-                        "watch events, answer. [ and ] move between requests.", style="dim")
+                        "watch events, answer. [ and ] move between requests; Enter on an "
+                        "entry in a log follows a request another client sent.",
+                        style="dim")
         grid = Table.grid()
         grid.add_column()
         for line in trace_summary(trace):
             grid.add_row(line)
-        if trace.path == "log":
+        if trace.path in ("log", "logged"):
             grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
-            if view.clock == "live":
-                grid.add_row(Text("(times as the members' reports first showed each "
-                                  "step, up to 20 reports a second; ≤ the answer: the "
-                                  "member that answered had done it by then)",
-                                  style="dim italic"))
+        if footnote(trace, view):
+            grid.add_row(Text(footnote(trace, view), style="dim italic"))
         if trace.revision:
             grid.add_row(Text("revision ", style="dim") + Text(str(trace.revision)))
         for event in trace.watch_events:
