@@ -12,12 +12,26 @@ from ..format import seconds
 
 
 class TopBar(Widget):
-    """`raftviz · sim seed 1 · t=3.400s · event 34/34 · ▶ 5/s · ‖ HOLD · ✕ 1↔2 · ★ 2 term 3`"""
+    """`raftviz · sim seed 1 · t=3.400s · event 34/34 · ▶ 5/s · ‖ HOLD · ✕ 1↔2 · ★ 2 term 3`
+
+    It repaints only when its words change: a repaint of the top line makes the screen's
+    update span every line down to the next change, and a live cluster's views change
+    on every frame."""
     DEFAULT_CLASSES = "view-part"
 
-    cluster: reactive[ClusterView | None] = reactive(None)
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     playing: reactive[bool] = reactive(False)
     speed: reactive[int] = reactive(5)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: list[tuple[str, str]] = []
+
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        shown = self.parts(view, self.size.width >= 100) if view else []
+        if shown != self._shown:
+            self._shown = shown
+            self.refresh()
 
     def render(self) -> Text:
         v = self.cluster
@@ -34,7 +48,9 @@ class TopBar(Widget):
         parts = []
         if wide:
             parts.append((f"sim · seed {v.seed}" if v.clock == "manual" else "live", "dim"))
-        parts.append((f"t={seconds(v.time)}", "bold"))
+        # a live cluster's clock to the second: to the millisecond it changed every frame
+        parts.append((f"t={seconds(v.time)}" if v.clock == "manual" else
+                      f"t={v.time // 1000}s", "bold"))
         if v.clock == "manual":
             parts.append((f"event {v.event}/{v.last_event}" if wide else
                           f"ev {v.event}/{v.last_event}", ""))
