@@ -19,7 +19,7 @@ from typing import Callable
 
 import grpc
 
-from engine.observe import KeyRevision, WatchEventView, WatchView
+from engine.observe import KeyRevision, WatchEventView, WatchView, watch_saw
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from engine.sim.ui_client import WatchSpec
 from engine.kv.describe import show
@@ -109,8 +109,7 @@ class Watches:
     def _event(self, watch: LiveWatch, event) -> None:
         kind = "DELETE" if event.type == event.DELETE else "PUT"
         rev, key = event.kv.mod_revision, show(event.kv.key)
-        request_id = self.requests.watch_event(
-            rev, f"watch {watch.id} on node {watch.node}: {kind} {key}")
+        request_id = self.requests.watch_event(rev, watch_saw(watch.id, watch.node, kind, key))
         watch.events.append(WatchEventView(rev, kind, key, show(event.kv.value), request_id))
         watch.total += 1
 
@@ -123,8 +122,7 @@ class Watches:
                 for i, event in enumerate(watch.events):
                     if event.revision == revision and event.request_id is None:
                         watch.events[i] = replace(event, request_id=request_id)
-                        seen.append(f"watch {watch.id} on node {watch.node}: "
-                                    f"{event.event} {event.key}")
+                        seen.append(watch_saw(watch.id, watch.node, event.event, event.key))
         return tuple(seen)
 
     def cancel(self, watch_id: int) -> bool:

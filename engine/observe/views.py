@@ -11,6 +11,7 @@ __all__ = [
     "ProgressView", "NodeView", "EntryView", "LogView", "MessageView", "KeyView",
     "KeyRevision", "WatchEventView", "WatchView", "LeaseView", "AlarmView", "NodeTime",
     "RequestTrace", "NetworkView", "ClusterView", "ClientResult", "CLIENT_HELP",
+    "watch_saw",
 ]
 
 
@@ -143,6 +144,11 @@ class WatchEventView:
     key: str
     value: str
     request_id: str | None = None
+
+
+def watch_saw(watch_id: int, node: int, event: str, key: str) -> str:
+    """How a followed request names a watch event it fired."""
+    return f"watch {watch_id} on node {node}: {event} {key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +292,7 @@ class ClusterView:
             if lg.applied >= entry.index:
                 stages["applied"].append(NodeTime(lg.node, 0))
         revision = max(e.revision for e in found)
-        events = tuple(f"watch {w.id} on node {w.node}: {ev.event} {ev.key}"
+        events = tuple(watch_saw(w.id, w.node, ev.event, ev.key)
                        for w in self.watches for ev in w.events
                        if revision and ev.revision == revision)
         return RequestTrace(request_id, entry.text, 0, 0,

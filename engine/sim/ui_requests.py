@@ -17,7 +17,7 @@ from typing import Callable
 
 from engine.kv import Event, EventType, Request, WatchResponse
 from engine.kv.describe import show
-from engine.observe import NodeTime, RequestTrace, WatchEventView, WatchView
+from engine.observe import NodeTime, RequestTrace, WatchEventView, WatchView, watch_saw
 
 from .ui_client import NO_ALARMS
 from .ui_keyspace import request_name
@@ -222,8 +222,7 @@ class Tracker:
         watch.total += 1
         trace = self.traces.get(request_id) if request_id else None
         if trace is not None:
-            trace.watch_events.append(
-                f"watch {watch.id} on node {watch.node}: {kind} {show(event.kv.key)}")
+            trace.watch_events.append(watch_saw(watch.id, watch.node, kind, show(event.kv.key)))
 
     def cancel_watch(self, watch_id: int) -> Watch | None:
         watch = self.watches.get(watch_id)
