@@ -2,11 +2,11 @@
 
 `Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
 tail and the revision each applied entry of it produced, per-follower progress, held
-messages, fault gate, keyspace revision, leases): at most one every `interval`, only when
-something changed, and paced (`Pace`) while the member changes all the time, so a watcher
-can never slow the member down. `Command` changes the member at run time: pause and step
-its clock, hold / deliver / drop messages, cut links, drop rate, delay, heal, campaign,
-transfer leadership, crash. JSON over gRPC's generic handlers keeps it free of a .proto.
+messages, fault gate, keyspace revision, leases), coalesced to at most one every
+`interval` and only when something changed, so a watcher can never slow the member down.
+`Command` changes the member at run time: pause and step its clock, hold / deliver / drop
+messages, cut links, drop rate, delay, heal, campaign, transfer leadership, crash. JSON
+over gRPC's generic handlers keeps it free of a .proto.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Mapping
 
 import grpc
 import trio
@@ -186,30 +186,6 @@ class Revisions:
             del self.by_index[next(iter(self.by_index))]
 
 
-class Pace:
-    """How often a watcher gets a new snapshot: a change after a quiet spell goes out at
-    the next look (every `interval`), but a member that changes all the time (under load)
-    reports STEADY_PER_S times a second. Each snapshot sent costs the member a stop of its
-    loop and a JSON encoding, and the interface a view to build and a frame to paint;
-    nobody reads a card's numbers twenty times a second."""
-
-    BURST = 4
-    STEADY_PER_S = 8.0
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.tokens, self.at = float(self.BURST), clock()
-
-    def ready(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.BURST, self.tokens + (now - self.at) * self.STEADY_PER_S)
-        self.at = now
-        return self.tokens >= 1
-
-    def spend(self) -> None:
-        self.tokens -= 1
-
-
 class ControlService:
     def __init__(self, server: EtcdServer, token: trio.lowlevel.TrioToken,
                  interval: float = 0.05) -> None:
@@ -225,17 +201,15 @@ class ControlService:
                                          trio_token=self.token)
 
     def observe_stream(self, request, context):
-        last, pace = None, Pace(time.monotonic)
+        last = None
         while context.is_active():
-            if pace.ready():
-                try:
-                    snap = self._snapshot()
-                except trio.RunFinishedError:
-                    return
-                if snap != last:
-                    pace.spend()
-                    yield snap
-                    last = snap
+            try:
+                snap = self._snapshot()
+            except trio.RunFinishedError:
+                return
+            if snap != last:
+                yield snap
+                last = snap
             time.sleep(self.interval)
 
     def command(self, request, context):

@@ -217,24 +217,3 @@ def test_each_applied_write_notes_the_revision_it_produced_and_no_other_entry_do
     assert len(revisions.by_index) == REVISIONS_KEPT and 10 not in revisions.by_index
     assert revisions.by_index[12 + REVISIONS_KEPT] == 12 + REVISIONS_KEPT
 
-
-def test_a_member_that_changes_all_the_time_is_reported_at_a_steady_pace():
-    from engine.runtime.control import Pace
-
-    now = [0.0]
-    pace = Pace(lambda: now[0])
-
-    def sent_over(seconds: float, look_every: float = 0.05) -> int:
-        sent = 0
-        for _ in range(round(seconds / look_every)):
-            now[0] += look_every
-            if pace.ready():
-                pace.spend()
-                sent += 1
-        return sent
-    # after a quiet spell, changes go out at every look (every 50 ms) for a burst ...
-    assert sent_over(0.2) == Pace.BURST
-    # ... then, changing all the time, STEADY_PER_S a second
-    assert abs(sent_over(10.0) - 10 * Pace.STEADY_PER_S) <= 1
-    now[0] += 1.0       # quiet again: the next change goes out at once
-    assert pace.ready()

@@ -121,7 +121,7 @@ def stage_row(trace: RequestTrace, stage: str, nodes: list[int]) -> list[Text | 
 def proven_by_answer(trace: RequestTrace, node: int, seen_at: int) -> bool:
     """The member that answered a request through the log had appended, committed and
     applied it before answering; a live member's report showing a step later than the
-    answer only says when the report came (at most 20 a second, 8 from a busy member)."""
+    answer only says when the report came (at most 20 a second)."""
     return (node == trace.node and trace.status == "done" and trace.finished_at is not None
             and seen_at > trace.finished_at)
 
@@ -140,8 +140,7 @@ PATHS = {"log": "through the Raft log", "read-index": "a linearizable read (Read
          "local": "served locally by the node"}
 LOGGED_STATUS = {"done": "✓ committed", "pending": "… not committed yet"}
 LIVE_TIMES = ("(times as the members' reports first showed each step, up to 20 reports a "
-              "second, 8 from a busy member; ≤ the answer: the member that answered had "
-              "done it by then)")
+              "second; ≤ the answer: the member that answered had done it by then)")
 LOGGED_MARKS = ("(✓: in that node's log now; when each step happened is known only for "
                 "requests sent from here)")
 
