@@ -21,13 +21,14 @@ terminal. In this order, each phase `--seconds` long:
    next, so each with-app figure is set against the mean of the bare phases either
    side of it, and the slowdown reported is the median over the rounds.
 
-A frame is one update the compositor composed for the terminal: the screen's update
-timer (Screen._on_timer_update -> _compositor_refresh -> Compositor.render_update) hands
-a CompositorUpdate to App._display, which a counting subclass wraps. Headless, Textual
-stops there; the subclass encodes the update as a terminal would receive it
-(`render_segments`, under 1 ms a frame) and reads the keys and mod revisions in its
-text: what the screen shows at that instant. An idle screen composes nothing, so
-frames/s counts real repaints, not timer ticks.
+A frame is one update the compositor composed for the terminal that changed what the
+screen shows: the screen's update timer (Screen._on_timer_update -> _compositor_refresh
+-> Compositor.render_update) hands a CompositorUpdate to App._display, which a counting
+subclass wraps. Headless, Textual stops there; the subclass encodes the update as a
+terminal would receive it (`render_segments`, under 1 ms a frame) and reads the keys and
+mod revisions in its text: what the screen shows at that instant. An update that only
+repaints lines with the words they already had is composed (and costs CPU) but shows
+nothing new: it is not counted as a frame. An idle screen composes nothing.
 """
 
 from __future__ import annotations
@@ -88,13 +89,16 @@ def register(targets) -> None:
 class Frames:
     """Every frame composed: when, and at which mod revision it painted each bench key
     (per key, only the revisions that went up, with the first time each was seen)."""
-    times: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # every update composed
     cpu: list[float] = field(default_factory=list)     # the interface thread's, at each
+    changed: list[float] = field(default_factory=list)  # the updates that were frames
     shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
 
-    def add(self, at: float, text: str) -> None:
+    def add(self, at: float, text: str, changed: bool = True) -> None:
         self.times.append(at)
         self.cpu.append(time.thread_time())
+        if changed:
+            self.changed.append(at)
         for match in SHOWN.finditer(ANSI.sub("", text)):
             revisions, when = self.shown.setdefault(int(match[1]), ([], []))
             revision = int(match[2])
@@ -105,12 +109,14 @@ class Frames:
     def cpu_per_frame(self, start: float, end: float) -> float:
         """ms of the interface thread's CPU time per frame between two instants."""
         lo, hi = bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)
-        if hi - lo < 2:
+        frames = count(self.changed, start, end)
+        if hi - lo < 2 or not frames:
             return float("nan")
-        return 1000 * (self.cpu[hi - 1] - self.cpu[lo]) / (hi - lo - 1)
+        return 1000 * (self.cpu[hi - 1] - self.cpu[lo]) / frames
 
-    def rate(self, start: float, end: float) -> float:
-        n = bisect.bisect_right(self.times, end) - bisect.bisect_left(self.times, start)
+    def rate(self, start: float, end: float, times: list[float] | None = None) -> float:
+        """Frames (or, given `self.times`, updates) per second between two instants."""
+        n = count(self.changed if times is None else times, start, end)
         return n / (end - start) if end > start else 0.0
 
     def first_showing(self, key: int, revision: int) -> float | None:
@@ -120,19 +126,46 @@ class Frames:
         return when[i] if i < len(revisions) else None
 
 
+def count(times: list[float], start: float, end: float) -> int:
+    return bisect.bisect_right(times, end) - bisect.bisect_left(times, start)
+
+
+class ScreenLines:
+    """The words on each piece of each line of the screen, to tell an update that changed
+    them from one that repainted them as they were."""
+
+    def __init__(self) -> None:
+        self.words: dict[tuple[int, int], str] = {}
+
+    def changed_by(self, update) -> bool:
+        from textual._compositor import ChopsUpdate
+        if not isinstance(update, ChopsUpdate):
+            self.words.clear()                 # a whole new layout
+            return True
+        changed = False
+        for y, _, _ in update.spans:
+            for x, strip in update.chops[y].items():
+                if strip is not None and self.words.get((y, x)) != strip.text:
+                    self.words[y, x] = strip.text
+                    changed = True
+        return changed
+
+
 def counting_app(backend: LiveBackend, frames: Frames):
     from textual._compositor import CompositorUpdate
     from .ui import app as ui_app     # Textual loads only when a screen is wanted
     from .ui.garbage import tune_collector
     tune_collector()                  # as `raftviz` runs the interface
     RaftvizApp = ui_app.RaftvizApp
+    lines = ScreenLines()
 
     class CountingApp(RaftvizApp):
         CSS_PATH = str(Path(ui_app.__file__).with_name(RaftvizApp.CSS_PATH))
 
         def _display(self, screen, renderable) -> None:
             if isinstance(renderable, CompositorUpdate):
-                frames.add(time.monotonic(), renderable.render_segments(self.console))
+                frames.add(time.monotonic(), renderable.render_segments(self.console),
+                           lines.changed_by(renderable))
             super()._display(screen, renderable)
 
     return CountingApp(backend)
@@ -161,7 +194,8 @@ def delete_bench_load_keys(urls: list[str]) -> None:
 
 @dataclass
 class OpenLoop:
-    fps: float
+    fps: float               # frames: updates that changed what the screen shows
+    updates: float           # every update composed, per second
     cpu_per_frame: float     # ms of the interface thread's CPU time per frame
     sent: float              # writes sent per second
     writes: float            # acknowledged per second
@@ -207,7 +241,8 @@ async def open_loop(urls: list[str], frames: Frames, opts) -> tuple[OpenLoop, di
         raise BenchError(f"no write was answered ({', '.join(set(w['errors']))})")
     start, end = w["start_at"], w["start_at"] + opts.seconds
     achieved = len(w["acks"]) / (w["acks"][-1] - start) if w["acks"][-1] > start else 0.0
-    return OpenLoop(frames.rate(start, end), frames.cpu_per_frame(start, end),
+    return OpenLoop(frames.rate(start, end), frames.rate(start, end, frames.times),
+                    frames.cpu_per_frame(start, end),
                     w["sent"] / opts.seconds, achieved,
                     len(w["errors"]) + w["unanswered"]), w
 
@@ -245,7 +280,7 @@ async def with_app(backend: LiveBackend, urls: list[str], opts, screens: bool) -
                                                  opts.concurrency)
         used = os.times().user + os.times().system - used.user - used.system
         await pilot.pause(SETTLE_S)      # let the last views land before the app quits
-    out["ui_cores"], out["frames"] = used / opts.seconds, len(frames.times)
+    out["ui_cores"], out["frames"] = used / opts.seconds, len(frames.changed)
     return out
 
 
@@ -318,6 +353,7 @@ def report(r: Results) -> str:
     for tab, o in (("cluster", r.cluster_tab), ("keyspace", r.keyspace_tab)):
         lines.append(row(f"frames/s, {tab} tab, {r.rate:.0f} writes/s asked", f"{o.fps:.1f}",
                          f">= {TARGET_FPS:.0f}", o.fps >= TARGET_FPS))
+        lines.append(row("  updates composed/s (frames, and repaints)", f"{o.updates:.1f}"))
         lines.append(row("  interface CPU per frame (ms)", f"{o.cpu_per_frame:.1f}"))
         lines.append(row(f"  writes/s sent / acknowledged ({o.errors} lost)",
                          f"{o.sent:.0f} / {o.writes:.0f}"))

@@ -94,3 +94,20 @@ def test_enter_and_a_click_choose_the_cell_under_the_cursor():
         await pilot.click(RowGrid, offset=(2, 1))          # first row, first column
         assert app.chosen == [("b", "v"), ("a", "k")]
     run(scenario, cursor="cell")
+
+
+def test_rows_set_again_as_they_were_repaint_nothing():
+    """A busy view sets every table's rows each frame; unchanged ones must not repaint
+    (the cursor's line included): each repaint made a screen update showing nothing new."""
+    async def scenario(app, grid, pilot):
+        grid.set_rows(rows(("a", "1"), ("b", "2")))
+        await pilot.pause()
+        repainted = []
+        grid.refresh_lines = lambda y, count=1: repainted.append((y, count))
+        grid.set_rows(rows(("a", "1"), ("b", "2")))
+        assert repainted == []
+        grid.set_rows(rows(("a", "1"), ("b", "3")))
+        assert repainted == [(grid.header_height + 1, 1)]
+        grid.move_cursor(row=1)
+        assert repainted[1:] == [(grid.header_height, 1), (grid.header_height + 1, 1)]
+    run(scenario)

@@ -14,15 +14,16 @@ import pytest
 from raftviz import bench_ui
 
 ROWS = [
-    "frames/s, cluster tab, 100 writes/s asked", "interface CPU per frame (ms)",
-    "writes/s sent / acknowledged", "frames/s, keyspace tab, 100 writes/s asked",
+    "frames/s, cluster tab, 100 writes/s asked", "updates composed/s (frames, and repaints)",
+    "interface CPU per frame (ms)", "writes/s sent / acknowledged",
+    "frames/s, keyspace tab, 100 writes/s asked", "updates composed/s (frames, and repaints)",
     "interface CPU per frame (ms)", "writes/s sent / acknowledged",
     "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
     "cluster puts/s without UI, each phase", "cluster puts/s with UI, between them",
     "interface process CPU meanwhile (cores)", "slowdown in each round (%)",
     "UI slowdown of the cluster (median)",
 ]
-TARGETED = {ROWS[0], ROWS[3], ROWS[7], ROWS[13]}
+TARGETED = {ROWS[0], ROWS[4], ROWS[9], ROWS[15]}
 OURS = ("observe-", "keyspace", "notifier", "membership")
 
 
@@ -104,3 +105,24 @@ def test_slowdown_sets_each_round_against_the_bare_phases_either_side():
                                with_ui=puts(450, 900, 550), ui_cores=[0.4] * 3, frames=1)
     assert [round(x, 3) for x in results.slowdowns()] == [0.5, 0.1, 0.5]
     assert results.slowdown() == pytest.approx(0.5)
+
+
+def test_an_update_that_repaints_the_same_words_is_no_frame():
+    from rich.segment import Segment
+    from textual._compositor import ChopsUpdate, LayoutUpdate
+    from textual.geometry import Region
+    from textual.strip import Strip
+
+    def update(*words: str) -> ChopsUpdate:     # line y shows words[y] from column 0
+        return ChopsUpdate([{0: Strip([Segment(w)])} for w in words],
+                           [(y, 0, len(w)) for y, w in enumerate(words)],
+                           [[len(w)] for w in words])
+    lines = bench_ui.ScreenLines()
+    assert lines.changed_by(update("rev 7", "k=1"))
+    assert not lines.changed_by(update("rev 7", "k=1"))       # repainted as it was
+    assert lines.changed_by(update("rev 7", "k=2"))
+    assert lines.changed_by(LayoutUpdate([Strip([Segment("rev 7")])], Region(0, 0, 5, 1)))
+    frames = bench_ui.Frames()
+    for at, changed in ((1.0, True), (1.1, False), (1.2, True), (1.3, False)):
+        frames.add(at, "", changed)
+    assert frames.rate(1.0, 2.0) == 2 and frames.rate(1.0, 2.0, frames.times) == 4

@@ -156,13 +156,14 @@ class RowGrid(ScrollView, can_focus=True):
 
     def move_cursor(self, row: int | None = None, column: int | None = None,
                     scroll: bool = True) -> None:
-        old = self.cursor_row
+        old = (self.cursor_row, self.cursor_column)
         if row is not None:
             self.cursor_row = max(0, min(row, len(self.keys) - 1))
         if column is not None and self.cursor == "cell":
             self.cursor_column = max(0, min(column, len(self.columns) - 1))
-        for r in {old, self.cursor_row}:
-            self.refresh_lines(self.header_height + r)
+        if (self.cursor_row, self.cursor_column) != old:    # rows that changed repaint anyway
+            for r in {old[0], self.cursor_row}:
+                self.refresh_lines(self.header_height + r)
         if scroll:
             self._scroll_to_cursor()
         self._post_highlighted()

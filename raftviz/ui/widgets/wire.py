@@ -106,6 +106,7 @@ class MessageList(Vertical):
     def __init__(self, *, id: str, stacked: bool = False) -> None:
         super().__init__(id=id)
         self.stacked = stacked
+        self._mode = Text()
 
     def compose(self) -> ComposeResult:
         yield Static(classes="wire-mode")
@@ -115,7 +116,10 @@ class MessageList(Vertical):
         if view is None:
             return
         self.query_one(MessageTable).cluster = view
-        self.query_one(".wire-mode", Static).update(self.mode_line(view), layout=False)
+        mode = self.mode_line(view)
+        if mode != self._mode:      # an update repaints, even to the same words
+            self._mode = mode
+            self.query_one(".wire-mode", Static).update(mode, layout=False)
 
     def watch_followed(self, followed: str | None) -> None:
         self.query_one(MessageTable).followed = followed
