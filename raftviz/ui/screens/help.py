@@ -18,7 +18,9 @@ from ..format import LEGEND
 INTRO = ("raftviz shows a real Raft + MVCC cluster. On the simulator (--sim) time moves only "
          "when you say so: tick, step one event, or play; a live cluster runs by itself until "
          "you freeze it. Hold messages to deliver them one by one; break things and watch the "
-         "cluster recover. Every control is also in the command palette (ctrl+p).")
+         "cluster recover. Enter (or a click) on an entry in a log follows the request it "
+         "carries on the Requests tab, whether the client box (/) or etcdctl sent it. Every "
+         "control is also in the command palette (ctrl+p).")
 
 
 def controls_table(available: Callable[[str], bool]) -> Table:
