@@ -87,8 +87,9 @@ def register(targets) -> None:
 
 @dataclass
 class Frames:
-    """Every frame composed: when, and at which mod revision it painted each bench key
-    (per key, only the revisions that went up, with the first time each was seen)."""
+    """Every update composed and which of them were frames: when, and at which mod
+    revision it painted each bench key (per key, only the revisions that went up, with
+    the first time each was seen)."""
     times: list[float] = field(default_factory=list)  # every update composed
     cpu: list[float] = field(default_factory=list)     # the interface thread's, at each
     changed: list[float] = field(default_factory=list)  # the updates that were frames
@@ -107,7 +108,8 @@ class Frames:
                 when.append(at)
 
     def cpu_per_frame(self, start: float, end: float) -> float:
-        """ms of the interface thread's CPU time per frame between two instants."""
+        """ms of the interface thread's CPU time per frame between two instants (the
+        updates that were no frames cost CPU too: it is shared among the frames)."""
         lo, hi = bisect.bisect_left(self.times, start), bisect.bisect_right(self.times, end)
         frames = count(self.changed, start, end)
         if hi - lo < 2 or not frames:
