@@ -61,6 +61,8 @@ def test_sigstop_leader_then_continue(cluster):
 
 def test_partition_leader_through_fault_gate(cluster):
     lead = cluster.leader_index()
+    for i in range(len(cluster.urls)):
+        cluster.wait_serving(i)     # two members elect a leader before the third serves
     ids = []
     for url in cluster.urls:
         ctl = ControlClient(url)
