@@ -16,7 +16,8 @@ class TopBar(Widget):
 
     It repaints only when its words change: a repaint of the top line makes the screen's
     update span every line down to the next change, and a live cluster's views change
-    on every frame."""
+    on every frame. A live cluster's bar shows no clock: its views are made when the
+    cluster changes, so their time stands still while it idles."""
     DEFAULT_CLASSES = "view-part"
 
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
@@ -48,10 +49,8 @@ class TopBar(Widget):
         parts = []
         if wide:
             parts.append((f"sim · seed {v.seed}" if v.clock == "manual" else "live", "dim"))
-        # a live cluster's clock to the second: to the millisecond it changed every frame
-        parts.append((f"t={seconds(v.time)}" if v.clock == "manual" else
-                      f"t={v.time // 1000}s", "bold"))
-        if v.clock == "manual":
+        if v.clock == "manual":     # simulated time; a live cluster runs on the wall clock
+            parts.append((f"t={seconds(v.time)}", "bold"))
             parts.append((f"event {v.event}/{v.last_event}" if wide else
                           f"ev {v.event}/{v.last_event}", ""))
             if self.playing:
