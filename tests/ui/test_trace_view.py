@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from engine.observe import NodeTime, RequestTrace
 from raftviz.ui.widgets.requests import stage_row
 
@@ -78,3 +80,23 @@ def test_a_node_whose_log_lacks_the_entry_shows_no_step_for_it():
     trace = replace(view, logs=logs).logged("8a2f")
     assert [t.node for t in trace.appended] == [view.logs[0].node, view.logs[1].node]
     assert str(stage_row(trace, "appended", [lg.node for lg in logs])[3]) == "·"
+
+
+def test_an_outside_entry_that_left_every_log_tail_stays_shown_as_last_seen():
+    from dataclasses import replace
+
+    from raftviz.ui.widgets.requests import TraceView
+
+    view, revision = outside_view()
+    trace_view = TraceView()
+    trace_view.cluster, trace_view.followed = view, "8a2f"
+    assert trace_view.shown_trace() == (view.logged("8a2f"), False)
+    scrolled = replace(view, logs=tuple(replace(lg, entries=()) for lg in view.logs))
+    trace_view.cluster = scrolled
+    trace, gone = trace_view.shown_trace()
+    assert gone and trace.revision == revision and trace.line == "put k=v"
+    console = Console(width=100, record=True)
+    console.print(trace_view.render())
+    assert "as last seen: no member's log tail shows it" in console.export_text()
+    trace_view.followed = "r1"            # another request: no stale trace for it
+    assert trace_view.shown_trace() == (scrolled.request("r1"), False)

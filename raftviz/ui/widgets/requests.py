@@ -184,8 +184,23 @@ class TraceView(Widget):
     cluster: reactive[ClusterView | None] = reactive(None, layout=True)
     followed: reactive[str | None] = reactive(None, layout=True)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_logged: RequestTrace | None = None   # another client's, as last seen
+
+    def shown_trace(self) -> tuple[RequestTrace | None, bool]:
+        """The followed request, and whether it is another client's entry as last seen:
+        under load an entry leaves every member's log tail within a second."""
+        trace = followed_trace(self.cluster, self.followed)
+        if trace is not None and trace.path == "logged":
+            self.last_logged = trace
+        if trace is None and self.last_logged is not None \
+                and self.last_logged.id == self.followed:
+            return self.last_logged, True
+        return trace, False
+
     def render(self) -> Text | Table:
-        view, trace = self.cluster, followed_trace(self.cluster, self.followed)
+        view, (trace, gone) = self.cluster, self.shown_trace()
         if view is None or trace is None:
             return Text("Send a request from the client box (/) and follow its path here: "
                         "proposal, log entry, commit and apply on every node, revision, "
@@ -200,6 +215,9 @@ class TraceView(Widget):
             grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
         if footnote(trace, view):
             grid.add_row(Text(footnote(trace, view), style="dim italic"))
+        if gone:
+            grid.add_row(Text("(as last seen: no member's log tail shows it any more)",
+                              style="bold"))
         if trace.revision:
             grid.add_row(Text("revision ", style="dim") + Text(str(trace.revision)))
         for event in trace.watch_events:
