@@ -38,7 +38,7 @@ from .widgets.bars import NoteBar, TopBar
 from .widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
 from .widgets.logs import LogGrid
 from .widgets.nodes import NodeCards, NodeTable
-from .widgets.requests import ClientPanel, RequestList, TraceView
+from .widgets.requests import ClientPanel, RequestList, TraceView, followed_trace
 from .widgets.timeline import Timeline
 from .widgets.wire import MessageList
 
@@ -315,10 +315,9 @@ class RaftvizApp(App):
 
     def on_follow_request(self, message: msg.FollowRequest) -> None:
         self.follow(message.request_id)
-        view = self.session.view()
-        logged = None if view.request(message.request_id) else view.logged(message.request_id)
-        if logged is not None:
-            self.show_note(f"Following entry {logged.index} ({logged.line}), sent by a client "
+        trace = followed_trace(self.session.view(), message.request_id)
+        if trace is not None and trace.path == "logged":
+            self.show_note(f"Following entry {trace.index} ({trace.line}), sent by a client "
                            f"outside this window: its path is on the Requests tab (4).")
 
     def on_node_clicked(self, message: msg.NodeClicked) -> None:

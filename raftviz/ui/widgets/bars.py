@@ -29,17 +29,21 @@ class TopBar(Widget):
         self._shown: list[tuple[str, str]] = []
 
     def watch_cluster(self, view: ClusterView | None) -> None:
-        shown = self.parts(view, self.size.width >= 100) if view else []
+        shown = self.parts(view, self.wide) if view else []
         if shown != self._shown:
             self._shown = shown
             self.refresh()
+
+    @property
+    def wide(self) -> bool:
+        return self.size.width >= 100
 
     def render(self) -> Text:
         v = self.cluster
         text = Text(" raftviz ", style="bold reverse")
         if v is None:
             return text
-        wide = self.size.width >= 100
+        wide = self.wide
         for part, style in self.parts(v, wide):
             text.append("  " if wide else " ")
             text.append(part, style=style)

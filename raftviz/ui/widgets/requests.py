@@ -213,8 +213,9 @@ class TraceView(Widget):
             grid.add_row(line)
         if trace.path in ("log", "logged"):
             grid.add_row(trace_table(trace, [n.id for n in view.nodes]))
-        if footnote(trace, view):
-            grid.add_row(Text(footnote(trace, view), style="dim italic"))
+        note = footnote(trace, view)
+        if note:
+            grid.add_row(Text(note, style="dim italic"))
         if gone:
             grid.add_row(Text("(as last seen: no member's log tail shows it any more)",
                               style="bold"))
