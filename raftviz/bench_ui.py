@@ -25,10 +25,12 @@ A frame is one update the compositor composed for the terminal that changed what
 screen shows: the screen's update timer (Screen._on_timer_update -> _compositor_refresh
 -> Compositor.render_update) hands a CompositorUpdate to App._display, which a counting
 subclass wraps. Headless, Textual stops there; the subclass encodes the update as a
-terminal would receive it (`render_segments`, under 1 ms a frame) and reads the keys and
-mod revisions in its text: what the screen shows at that instant. An update that only
-repaints lines with the words they already had is composed (and costs CPU) but shows
-nothing new: it is not counted as a frame. An idle screen composes nothing.
+terminal would receive it (`render_segments`, under 1 ms a frame) and, in the latency
+phase, reads the keys and mod revisions in its text: what the screen shows at that
+instant. An update that only repaints lines with the words they already had is composed
+(and costs CPU) but shows nothing new: it is not counted as a frame. An idle screen
+composes nothing. The closed loops count nothing: there the encoding alone stays, as a
+terminal's driver would do it, so the bench's reading is not charged to the interface.
 """
 
 from __future__ import annotations
@@ -94,12 +96,18 @@ class Frames:
     cpu: list[float] = field(default_factory=list)     # the interface thread's, at each
     changed: list[float] = field(default_factory=list)  # the updates that were frames
     shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
+    # The bench's own reading of the screen costs the interface's thread CPU time too:
+    # it reads only while a phase measures what it would learn.
+    counting: bool = True     # tell frames from repaints (the open-loop phases)
+    reading: bool = False     # and which bench keys each frame shows (the latency phase)
 
     def add(self, at: float, text: str, changed: bool = True) -> None:
         self.times.append(at)
         self.cpu.append(time.thread_time())
         if changed:
             self.changed.append(at)
+        if not self.reading:
+            return
         for match in SHOWN.finditer(ANSI.sub("", text)):
             revisions, when = self.shown.setdefault(int(match[1]), ([], []))
             revision = int(match[2])
@@ -166,8 +174,9 @@ def counting_app(backend: LiveBackend, frames: Frames):
 
         def _display(self, screen, renderable) -> None:
             if isinstance(renderable, CompositorUpdate):
-                frames.add(time.monotonic(), renderable.render_segments(self.console),
-                           lines.changed_by(renderable))
+                text = renderable.render_segments(self.console)   # as sent to a terminal
+                if frames.counting:
+                    frames.add(time.monotonic(), text, lines.changed_by(renderable))
             super()._display(screen, renderable)
 
     return CountingApp(backend)
@@ -214,7 +223,7 @@ class Results:
     bare: list[Figures]            # closed loop without the app: one more than with_ui
     with_ui: list[Figures]         # closed loop with the app, each between two bare ones
     ui_cores: list[float]          # this process's CPU during each closed loop with the app
-    frames: int
+    frames: int                    # counted in the open-loop phases (and the first paint)
 
     def slowdowns(self) -> list[float]:
         return [1 - u.rate / ((before.rate + after.rate) / 2)
@@ -272,11 +281,14 @@ async def with_app(backend: LiveBackend, urls: list[str], opts, screens: bool) -
             out["cluster_tab"], _ = await open_loop(urls, frames, opts)
             app.action_show_tab("keyspace")
             await pilot.pause(SETTLE_S)
+            frames.reading = True
             out["keyspace_tab"], writer = await open_loop(urls, frames, opts)
+            frames.reading = False
             out["latencies"] = latencies(frames, writer)
             out["sampled"] = len(writer["samples"])
             app.action_show_tab("cluster")
             await pilot.pause(SETTLE_S)
+        frames.counting = False          # the closed loop measures the cluster alone
         used = os.times()
         out["with_ui"] = await asyncio.to_thread(closed_loop, urls, opts.seconds,
                                                  opts.concurrency)

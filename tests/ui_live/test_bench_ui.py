@@ -126,3 +126,16 @@ def test_an_update_that_repaints_the_same_words_is_no_frame():
     for at, changed in ((1.0, True), (1.1, False), (1.2, True), (1.3, False)):
         frames.add(at, "", changed)
     assert frames.rate(1.0, 2.0) == 2 and frames.rate(1.0, 2.0, frames.times) == 4
+
+
+def test_frames_read_the_keys_shown_only_while_the_latency_phase_reads():
+    row = "\x1b[1mbench/k7\x1b[0m  42  3  {}  "          # key, value, create, mod revision
+    frames = bench_ui.Frames()
+    frames.add(1.0, row.format(9))
+    assert frames.first_showing(7, 9) is None              # not reading: nothing learnt
+    frames.reading = True
+    frames.add(2.0, row.format(9))
+    frames.add(3.0, row.format(12))
+    assert frames.first_showing(7, 9) == 2.0
+    assert frames.first_showing(7, 10) == 3.0              # a later revision implies it
+    assert frames.first_showing(7, 13) is None
