@@ -111,3 +111,17 @@ def test_rows_set_again_as_they_were_repaint_nothing():
         grid.move_cursor(row=1)
         assert repainted[1:] == [(grid.header_height, 1), (grid.header_height + 1, 1)]
     run(scenario)
+
+
+def test_rows_that_outgrow_the_height_narrow_to_fit_beside_the_scrollbar():
+    async def scenario(app, grid, pilot):
+        grid.set_rows(rows(*[(f"k{i}", "v") for i in range(3)]))
+        await pilot.pause()
+        assert not grid.show_vertical_scrollbar
+        grid.set_rows(rows(*[(f"k{i}", "v") for i in range(30)]))   # the grid is 10 high
+        await pilot.pause()
+        assert grid.show_vertical_scrollbar and not grid.show_horizontal_scrollbar
+        width = grid.scrollable_content_region.width
+        assert grid.virtual_size.width == width == 40 - grid.styles.scrollbar_size_vertical
+        assert grid.render_line(1).cell_length == width
+    run(scenario)

@@ -527,6 +527,28 @@ def test_selecting_a_log_entry_follows_its_request():
     drive(scenario)
 
 
+
+def test_a_long_log_fits_beside_its_scrollbar_without_sideways_scrolling():
+    """More entries than lines brings the vertical scrollbar: the columns narrow to the
+    width left beside it, rather than overflow by a column and gain a horizontal bar."""
+    async def scenario(app, pilot):
+        await pilot.press("1")
+        grid = app.query_one(LogGrid)
+        shown = view(app)
+        entries = tuple(o.EntryView(i, 1, "normal", f"put k{i} = {i}") for i in range(1, 61))
+        grid.cluster = dataclasses.replace(shown, logs=tuple(
+            dataclasses.replace(lg, entries=entries, first_index=1, last_index=60,
+                                commit=60, applied=60, synced_index=60)
+            for lg in shown.logs))
+        await pilot.pause()
+        assert grid.show_vertical_scrollbar
+        assert not grid.show_horizontal_scrollbar
+        width = grid.scrollable_content_region.width
+        assert grid.virtual_size.width <= width
+        assert [grid.render_line(y).cell_length for y in range(3)] == [width] * 3
+    drive(scenario, size=(120, 30))
+
+
 # --- view ---
 
 

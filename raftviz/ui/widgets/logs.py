@@ -134,11 +134,15 @@ class LogGrid(RowGrid):
     def on_resize(self) -> None:
         self.redraw()
 
+    def watch_show_vertical_scrollbar(self) -> None:
+        self.redraw()          # the columns share what the scrollbar leaves
+
     def redraw(self) -> None:
         view = self.cluster
         if view is None:
             return
-        width = max(12, (self.size.width - 6) // max(1, len(view.logs)) - 2)
+        shown = self.scrollable_content_region.width     # beside the scrollbar, if any
+        width = max(12, (shown - 6) // max(1, len(view.logs)) - 2)
         self.set_columns([Column("index", Text("#", style="dim"), 4)] + [
             Column(str(lg.node), header(lg, view), width) for lg in view.logs])
         lead = leader_terms(view)

@@ -178,6 +178,8 @@ class RowGrid(ScrollView, can_focus=True):
             row = scroll_y + y - self.header_height
             strip = self._row_line(row) if row < len(self.keys) else Strip([])
         width = self.scrollable_content_region.width
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip        # drawn to fit (see _draw): cropping would copy it
         return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
 
     def notify_style_update(self) -> None:
@@ -226,7 +228,11 @@ class RowGrid(ScrollView, can_focus=True):
             if cursor_at is not None and cursor_at in (i, -1):
                 drawn = Segment.apply_style(drawn, post_style=cursor)
             segments.extend(drawn)
-        return Strip(segments, sum(w + 2 * PAD for w in self._widths[:len(cells)]))
+        length = sum(w + 2 * PAD for w in self._widths[:len(cells)])
+        fill = self.scrollable_content_region.width - length
+        if fill > 0:     # blank to the edge, as render_line would: each copy is a new Strip
+            segments.append(Segment(" " * fill, self._styles()[0]))
+        return Strip(segments, length + max(0, fill))
 
     def draw_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
         """A cell's segments, `width` + 2 * PAD cells wide, remembered: a row changes when
@@ -261,6 +267,9 @@ class RowGrid(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._fit()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        self._fit()            # the last column fills what the scrollbar leaves, no more
 
     def _width_of(self, i: int, column: Column) -> int:
         if column.width is not None:
