@@ -288,7 +288,7 @@ async def with_app(backend: LiveBackend, urls: list[str], opts, screens: bool) -
             out["sampled"] = len(writer["samples"])
             app.action_show_tab("cluster")
             await pilot.pause(SETTLE_S)
-        frames.counting = False          # the closed loop measures the cluster alone
+        frames.counting = False          # the closed loop measures the cluster only
         used = os.times()
         out["with_ui"] = await asyncio.to_thread(closed_loop, urls, opts.seconds,
                                                  opts.concurrency)
