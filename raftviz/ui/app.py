@@ -140,7 +140,10 @@ class RaftvizApp(App):
         if wait <= 0:
             self.refresh_view()
         else:
-            self.set_timer(wait, self._refresh_when_due)
+            # asyncio's call_later, not Textual's set_timer: a one-shot Timer that first
+            # reads the clock after its deadline skips its only tick, and a refresh that
+            # never comes leaves refresh_due set, so the screen would stop for good.
+            asyncio.get_running_loop().call_later(wait, self._refresh_when_due)
             self.refresh_due = True
 
     def _refresh_when_due(self) -> None:

@@ -293,6 +293,36 @@ def test_a_wake_arriving_after_the_timer_showed_the_change_schedules_nothing():
     drive(scenario)
 
 
+
+def test_a_put_off_refresh_happens_though_textual_skips_a_late_one_shot_timer(monkeypatch):
+    """Textual's one-shot timers skip their only tick when they first look at the clock
+    after their deadline (a thread took the GIL in between, for a deadline a few ms
+    away): a refresh put off on one of those never came, and the screen froze for good
+    while the cluster ran on."""
+    from textual.timer import Timer
+    run = Timer._run
+
+    async def skipping(timer):
+        if timer._repeat == 0:
+            return                             # the deadline had passed: no tick
+        await run(timer)
+    monkeypatch.setattr(Timer, "_run", skipping)
+
+    async def scenario(app, pilot):
+        shown = []
+        show = app.show_view
+        app.show_view = lambda v: (shown.append(v), show(v))
+        await pilot.pause(2 / REFRESH_HZ)
+        app.session.view()
+        app.shown_at = time.monotonic()
+        app.session.mark_dirty()               # within 1/REFRESH_HZ of the last view
+        for _ in range(20):
+            await pilot.pause(1 / REFRESH_HZ)
+            if shown:
+                break
+        assert shown and not app.session.unshown
+    drive(scenario)
+
 def test_a_key_history_read_in_the_background_shows_when_it_arrives():
     """A live backend's first answer for a key may be empty (not read yet); the history it
     reads later shows with the next view, though the keyspace did not move."""
