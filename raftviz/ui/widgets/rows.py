@@ -98,6 +98,7 @@ class RowGrid(ScrollView, can_focus=True):
         self._header: list[Strip] = []
         self._highlighted: tuple[str, str] | None = None
         self._palette: tuple[Style, Style, Style] | None = None
+        self._shown_width = 0      # beside the scrollbar, as of the last _fit
 
     # -- what the views call --
 
@@ -229,7 +230,7 @@ class RowGrid(ScrollView, can_focus=True):
                 drawn = Segment.apply_style(drawn, post_style=cursor)
             segments.extend(drawn)
         length = sum(w + 2 * PAD for w in self._widths[:len(cells)])
-        fill = self.scrollable_content_region.width - length
+        fill = self._shown_width - length
         if fill > 0:     # blank to the edge, as render_line would: each copy is a new Strip
             segments.append(Segment(" " * fill, self._styles()[0]))
         return Strip(segments, length + max(0, fill))
@@ -253,7 +254,8 @@ class RowGrid(ScrollView, can_focus=True):
     def _fit(self) -> bool:
         """Work out column widths and the scrollable size; True if either changed."""
         widths = tuple(self._width_of(i, c) for i, c in enumerate(self.columns))
-        spare = self.scrollable_content_region.width - sum(w + 2 * PAD for w in widths)
+        self._shown_width = self.scrollable_content_region.width
+        spare = self._shown_width - sum(w + 2 * PAD for w in widths)
         if widths and spare > 0 and self.columns[-1].width is None:
             widths = widths[:-1] + (widths[-1] + spare,)    # the last auto column fills
         size = Size(sum(w + 2 * PAD for w in widths), self.header_height + len(self.keys))
