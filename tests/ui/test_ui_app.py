@@ -528,18 +528,24 @@ def test_selecting_a_log_entry_follows_its_request():
 
 
 
+def long_log(shown: o.ClusterView, first: int, count: int) -> o.ClusterView:
+    """Every node's log holding `count` applied entries from `first` on."""
+    last = first + count - 1
+    entries = tuple(o.EntryView(i, 1, "normal", f"put k{i} = {i}")
+                    for i in range(first, last + 1))
+    return dataclasses.replace(shown, logs=tuple(
+        dataclasses.replace(lg, entries=entries, first_index=first, last_index=last,
+                            commit=last, applied=last, synced_index=last)
+        for lg in shown.logs))
+
+
 def test_a_long_log_fits_beside_its_scrollbar_without_sideways_scrolling():
     """More entries than lines brings the vertical scrollbar: the columns narrow to the
     width left beside it, rather than overflow by a column and gain a horizontal bar."""
     async def scenario(app, pilot):
         await pilot.press("1")
         grid = app.query_one(LogGrid)
-        shown = view(app)
-        entries = tuple(o.EntryView(i, 1, "normal", f"put k{i} = {i}") for i in range(1, 61))
-        grid.cluster = dataclasses.replace(shown, logs=tuple(
-            dataclasses.replace(lg, entries=entries, first_index=1, last_index=60,
-                                commit=60, applied=60, synced_index=60)
-            for lg in shown.logs))
+        grid.cluster = long_log(view(app), 1, 60)
         await pilot.pause()
         assert grid.show_vertical_scrollbar
         assert not grid.show_horizontal_scrollbar
@@ -548,6 +554,20 @@ def test_a_long_log_fits_beside_its_scrollbar_without_sideways_scrolling():
         assert [grid.render_line(y).cell_length for y in range(3)] == [width] * 3
     drive(scenario, size=(120, 30))
 
+
+
+def test_indexes_past_four_digits_show_whole_in_the_log_grid():
+    async def scenario(app, pilot):
+        await pilot.press("1")
+        grid = app.query_one(LogGrid)
+        grid.cluster = long_log(view(app), 123_401, 60)
+        await pilot.pause()
+        header = grid.render_line(1).text
+        assert "commit 123460" in header and "123460" in header.split("·")[1]
+        assert "…" not in header
+        last = grid.render_line(grid.size.height - 1).text
+        assert last.split()[0] == "123460"
+    drive(scenario, size=(100, 30))
 
 # --- view ---
 

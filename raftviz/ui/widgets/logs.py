@@ -108,12 +108,14 @@ class IndexCell(NamedTuple):
     index: str
 
 
-def header(log: LogView, view: ClusterView) -> Text:
+def header(log: LogView, view: ClusterView, width: int) -> Text:
     node = view.node(log.node)
     title = fmt.node_title(node) if node else str(log.node)
     applied = log.applied if node and node.up else "—"
-    return Text(title, style="bold") + Text(f"\ncommit {log.commit} · applied {applied}",
-                                            style="dim")
+    indexes = f"commit {log.commit} · applied {applied}"
+    if len(indexes) > width:     # long indexes in a narrow column: the cells' own mark
+        indexes = f"commit {log.commit} · {fmt.MARK_APPLIED} {applied}"
+    return Text(title, style="bold") + Text(f"\n{indexes}", style="dim")
 
 
 class LogGrid(RowGrid):
@@ -141,15 +143,17 @@ class LogGrid(RowGrid):
         view = self.cluster
         if view is None:
             return
+        indexes = index_range(view)
+        digits = max(4, len(str(indexes.stop - 1)))      # the last index, whole
         shown = self.scrollable_content_region.width     # beside the scrollbar, if any
-        width = max(12, (shown - 6) // max(1, len(view.logs)) - 2)
-        self.set_columns([Column("index", Text("#", style="dim"), 4)] + [
-            Column(str(lg.node), header(lg, view), width) for lg in view.logs])
+        width = max(12, (shown - digits - 2) // max(1, len(view.logs)) - 2)
+        self.set_columns([Column("index", Text("#", style="dim"), digits)] + [
+            Column(str(lg.node), header(lg, view, width), width) for lg in view.logs])
         lead = leader_terms(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
         self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, self.followed)
                                         for lg in view.logs)
-                      for index in index_range(view)}
+                      for index in indexes}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
 
     def cells_of(self, key: str) -> list[Look | IndexCell]:
