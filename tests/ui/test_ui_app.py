@@ -514,6 +514,21 @@ def test_a_long_key_history_shows_the_newest_changes_that_fit():
     drive(scenario)
 
 
+
+def test_long_revisions_in_a_key_history_keep_apart_from_what_changed():
+    async def scenario(app, pilot):
+        await pilot.press("3")
+        history = app.query_one(KeyHistory)
+        history.key = "a"
+        history.history = (o.KeyRevision(12_345, "put", "x", 3, 7),
+                           o.KeyRevision(998, "delete", "", 0, 0),
+                           o.KeyRevision(7, "put", "y", 1, 7))
+        lines = plain(history.render()).splitlines()
+        assert lines[1].startswith("@12345 put x")
+        assert lines[2].startswith("@998   deleted")     # aligned under the widest
+        assert lines[3].startswith("@7     put y")
+    drive(scenario)
+
 def test_selecting_a_log_entry_follows_its_request():
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2")
@@ -567,6 +582,9 @@ def test_indexes_past_four_digits_show_whole_in_the_log_grid():
         assert "…" not in header
         last = grid.render_line(grid.size.height - 1).text
         assert last.split()[0] == "123460"
+        grid.cluster = long_log(view(app), 99_997_001, 60)   # words give way to marks
+        await pilot.pause()
+        assert "● 99997060 · ✓ 99997060" in grid.render_line(1).text
     drive(scenario, size=(100, 30))
 
 # --- view ---

@@ -84,8 +84,9 @@ class KeyHistory(Widget):
         lines = [Text(f"History of {self.key}", style="bold underline")]
         room = max(1, self.content_region.height - 1)
         shown = self.history if len(self.history) <= room else self.history[:room - 1]
+        digits = max((len(str(h.revision)) for h in shown), default=0)
         for h in shown:
-            line = Text(f"@{h.revision:<4}", style="dim")
+            line = Text(f"@{h.revision:<{max(3, digits)}} ", style="dim")
             if h.event == "put":
                 line.append(f"put {h.value}")
                 line.append(f"  v{h.version} · created @{h.create_revision}", style="dim")

@@ -112,9 +112,12 @@ def header(log: LogView, view: ClusterView, width: int) -> Text:
     node = view.node(log.node)
     title = fmt.node_title(node) if node else str(log.node)
     applied = log.applied if node and node.up else "—"
-    indexes = f"commit {log.commit} · applied {applied}"
-    if len(indexes) > width:     # long indexes in a narrow column: the cells' own mark
-        indexes = f"commit {log.commit} · {fmt.MARK_APPLIED} {applied}"
+    # Long indexes in a narrow column: words give way to the marks the cells carry.
+    for indexes in (f"commit {log.commit} · applied {applied}",
+                    f"commit {log.commit} · {fmt.MARK_APPLIED} {applied}",
+                    f"{fmt.MARK_COMMITTED} {log.commit} · {fmt.MARK_APPLIED} {applied}"):
+        if len(indexes) <= width:
+            break
     return Text(title, style="bold") + Text(f"\n{indexes}", style="dim")
 
 
