@@ -162,9 +162,11 @@ class ScreenLines:
 
 
 def counting_app(backend: LiveBackend, frames: Frames):
-    from textual._compositor import CompositorUpdate
+    # The interface first: it sets Textual's screen timer before Textual loads, as
+    # `raftviz` does (Textual first would measure it at Textual's default 60 Hz).
     from .ui import app as ui_app     # Textual loads only when a screen is wanted
     from .ui.garbage import tune_collector
+    from textual._compositor import CompositorUpdate
     tune_collector()                  # as `raftviz` runs the interface
     RaftvizApp = ui_app.RaftvizApp
     lines = ScreenLines()

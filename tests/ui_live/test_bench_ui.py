@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -139,3 +141,14 @@ def test_frames_read_the_keys_shown_only_while_the_latency_phase_reads():
     assert frames.first_showing(7, 9) == 2.0
     assert frames.first_showing(7, 10) == 3.0              # a later revision implies it
     assert frames.first_showing(7, 13) is None
+
+
+def test_the_bench_runs_the_interface_at_the_screen_timer_raftviz_uses():
+    """A fresh interpreter: which module loads Textual first decides its frame rate."""
+    probe = ("from engine.sim.backend import SimBackend; from raftviz import bench_ui; "
+             "bench_ui.counting_app(SimBackend(3, 1), bench_ui.Frames()); "
+             "import textual.constants as c; print(c.MAX_FPS)")
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert out.strip() == "120"
