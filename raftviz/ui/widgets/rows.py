@@ -203,7 +203,7 @@ class RowGrid(ScrollView, can_focus=True):
         cursor_at = None
         if row == self.cursor_row:
             cursor_at = self.cursor_column if self.cursor == "cell" else -1
-        drawn = (self._looks[key], cursor_at, self.has_focus, self._widths)
+        drawn = (self._looks[key], cursor_at, self.has_focus, self._widths, self._shown_width)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == drawn:
             return cached[1]
@@ -254,8 +254,10 @@ class RowGrid(ScrollView, can_focus=True):
     def _fit(self) -> bool:
         """Work out column widths and the scrollable size; True if either changed."""
         widths = tuple(self._width_of(i, c) for i, c in enumerate(self.columns))
-        self._shown_width = self.scrollable_content_region.width
-        spare = self._shown_width - sum(w + 2 * PAD for w in widths)
+        shown = self.scrollable_content_region.width
+        if shown != self._shown_width:      # the lines' blank fill changes with it
+            self._shown_width, self._header = shown, []
+        spare = shown - sum(w + 2 * PAD for w in widths)
         if widths and spare > 0 and self.columns[-1].width is None:
             widths = widths[:-1] + (widths[-1] + spare,)    # the last auto column fills
         size = Size(sum(w + 2 * PAD for w in widths), self.header_height + len(self.keys))
