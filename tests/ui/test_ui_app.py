@@ -529,6 +529,27 @@ def test_long_revisions_in_a_key_history_keep_apart_from_what_changed():
         assert lines[3].startswith("@7     put y")
     drive(scenario)
 
+
+def test_the_keyspace_title_shows_the_revision_and_repaints_only_when_it_moves():
+    from raftviz.ui.widgets.bars import TextLine
+
+    async def scenario(app, pilot):
+        await pilot.press("3")
+        await pilot.pause()
+        title = app.query_one(KeyTable).query_one(".panel-title", TextLine)
+        repaints = []
+        refresh = title.refresh
+        title.refresh = lambda *a, **k: (repaints.append(1), refresh(*a, **k))
+        table, v = app.query_one(KeyTable), view(app)
+        table.cluster = dataclasses.replace(v, time=v.time + 100)
+        assert repaints == []                       # the same words
+        table.cluster = dataclasses.replace(v, revision=v.revision + 5)
+        assert len(repaints) == 1
+        line = title.render_line(0)
+        assert f"revision {v.revision + 5}" in line.text
+        assert line.cell_length == title.content_region.width
+    drive(scenario)
+
 def test_selecting_a_log_entry_follows_its_request():
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2")

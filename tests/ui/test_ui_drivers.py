@@ -203,8 +203,6 @@ def test_module_entry_point_passes_its_options(monkeypatch):
 
 def test_a_refresh_during_shutdown_leaves_the_pruned_widgets_alone():
     """The refresh timer may fire while shutdown is removing widgets bottom-up."""
-    from textual.widgets import Static
-
     from raftviz.ui.widgets.keyspace import KeyTable
     app = elected_app()
     errors = []
@@ -216,7 +214,7 @@ def test_a_refresh_during_shutdown_leaves_the_pruned_widgets_alone():
 
             async def pruning_then_refreshing() -> None:
                 table = app.query_one(KeyTable)
-                await table.query_one(Static).remove()
+                await table.query_one(".panel-title").remove()
                 table.set_reactive(KeyTable.cluster, None)   # so the next view is news
                 app.session.mark_dirty()
                 try:

@@ -1,9 +1,13 @@
-"""The two one-line bars: where the cluster stands (top) and what just happened (bottom)."""
+"""The one-line bars: where the cluster stands (top), what just happened (bottom), and a
+title line for a panel whose words change on every frame."""
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.observe import ClusterView
@@ -91,3 +95,34 @@ class NoteBar(Widget):
     def render(self) -> Text:
         symbol = "▲ " if self.error else "› "
         return Text(symbol + self.message, style="bold" if self.error else "")
+
+
+class TextLine(Widget):
+    """One line of text, drawn straight into a strip and only when its words change.
+    A Static lays its text out afresh on every update, which on a busy cluster's
+    keyspace title (its revision moves with every write) cost ten times as much."""
+    DEFAULT_CSS = "TextLine { height: 1; }"
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.text = Text()
+        self._strip: Strip | None = None
+
+    def show(self, text: Text) -> None:
+        if text != self.text or text.style != self.text.style:
+            self.text, self._strip = text, None
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width, base = self.content_region.width, self.rich_style
+        if y > 0:
+            return Strip.blank(width, base)
+        if self._strip is None or self._strip.cell_length != width:
+            segments = Segment.apply_style(self.text.render(self.app.console), base)
+            blank = Style.from_color(bgcolor=base.bgcolor)      # as a Static pads
+            self._strip = Strip(segments).crop_extend(0, width, blank)
+        return self._strip
+
+    def notify_style_update(self) -> None:
+        self._strip = None
+        super().notify_style_update()

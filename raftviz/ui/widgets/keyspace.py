@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
 
 from engine.observe import ClusterView, KeyRevision, LeaseView, WatchView
 
 from ..format import plural
 from ..messages import KeySelected
+from .bars import TextLine
 from .rows import Column, RowGrid
 
 
@@ -31,7 +31,7 @@ class KeyTable(Vertical):
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="panel-title")
+        yield TextLine(classes="panel-title")
         yield RowGrid(id="keys")
 
     def on_mount(self) -> None:
@@ -43,8 +43,7 @@ class KeyTable(Vertical):
     def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
         if view is None:
             return
-        # one line high (app.tcss): no layout for a new title
-        self.query_one(".panel-title", Static).update(self.title(view), layout=False)
+        self.query_one(".panel-title", TextLine).show(self.title(view))
         if old is not None and old.keyspace == view.keyspace:
             return
         self.query_one(RowGrid).set_rows(
