@@ -605,7 +605,13 @@ def test_indexes_past_four_digits_show_whole_in_the_log_grid():
         assert last.split()[0] == "123460"
         grid.cluster = long_log(view(app), 99_997_001, 60)   # words give way to marks
         await pilot.pause()
-        assert "● 99997060 · ✓ 99997060" in grid.render_line(1).text
+        assert grid.render_line(1).text.count("● 99997060 · ✓ 99997060") == 3
+        shown = long_log(view(app), 99_997_001, 60)          # one column fits the words
+        first = dataclasses.replace(shown.logs[0], commit=9, applied=9)
+        grid.cluster = dataclasses.replace(shown, logs=(first, *shown.logs[1:]))
+        await pilot.pause()
+        header = grid.render_line(1).text
+        assert "● 9 · ✓ 9" in header and header.count("● 99997060 · ✓ 99997060") == 2
     drive(scenario, size=(100, 30))
 
 # --- view ---

@@ -108,17 +108,20 @@ class IndexCell(NamedTuple):
     index: str
 
 
-def header(log: LogView, view: ClusterView, width: int) -> Text:
-    node = view.node(log.node)
-    title = fmt.node_title(node) if node else str(log.node)
-    applied = log.applied if node and node.up else "—"
-    # Long indexes in a narrow column: words give way to the marks the cells carry.
-    for indexes in (f"commit {log.commit} · applied {applied}",
-                    f"commit {log.commit} · {fmt.MARK_APPLIED} {applied}",
-                    f"{fmt.MARK_COMMITTED} {log.commit} · {fmt.MARK_APPLIED} {applied}"):
-        if len(indexes) <= width:
-            break
-    return Text(title, style="bold") + Text(f"\n{indexes}", style="dim")
+def headers(view: ClusterView, width: int) -> list[Text]:
+    """Each log's node over its commit and applied index. Long indexes in narrow columns:
+    the words give way to the marks the cells carry, in every column alike."""
+    titles, forms = [], []
+    for log in view.logs:
+        node = view.node(log.node)
+        titles.append(fmt.node_title(node) if node else str(log.node))
+        applied = log.applied if node and node.up else "—"
+        forms.append((f"commit {log.commit} · applied {applied}",
+                      f"commit {log.commit} · {fmt.MARK_APPLIED} {applied}",
+                      f"{fmt.MARK_COMMITTED} {log.commit} · {fmt.MARK_APPLIED} {applied}"))
+    fit = next((i for i in range(2) if all(len(f[i]) <= width for f in forms)), 2)
+    return [Text(title, style="bold") + Text(f"\n{f[fit]}", style="dim")
+            for title, f in zip(titles, forms)]
 
 
 class LogGrid(RowGrid):
@@ -151,7 +154,8 @@ class LogGrid(RowGrid):
         shown = self.scrollable_content_region.width     # beside the scrollbar, if any
         width = max(12, (shown - digits - 2) // max(1, len(view.logs)) - 2)
         self.set_columns([Column("index", Text("#", style="dim"), digits)] + [
-            Column(str(lg.node), header(lg, view, width), width) for lg in view.logs])
+            Column(str(lg.node), label, width)
+            for lg, label in zip(view.logs, headers(view, width))])
         lead = leader_terms(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
         self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, self.followed)
