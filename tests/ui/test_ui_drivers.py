@@ -291,7 +291,6 @@ def test_a_wake_arriving_after_the_timer_showed_the_change_schedules_nothing():
     drive(scenario)
 
 
-
 def test_a_put_off_refresh_happens_though_textual_skips_a_late_one_shot_timer(monkeypatch):
     """Textual's one-shot timers skip their only tick when they first look at the clock
     after their deadline (a thread took the GIL in between, for a deadline a few ms
@@ -320,6 +319,7 @@ def test_a_put_off_refresh_happens_though_textual_skips_a_late_one_shot_timer(mo
                 break
         assert shown and not app.session.unshown
     drive(scenario)
+
 
 def test_a_key_history_read_in_the_background_shows_when_it_arrives():
     """A live backend's first answer for a key may be empty (not read yet); the history it
