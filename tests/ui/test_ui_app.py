@@ -72,13 +72,13 @@ def test_the_top_bar_repaints_only_when_its_words_change():
 
 
 def test_the_message_lists_mode_line_is_rewritten_only_when_it_reads_otherwise():
-    from textual.widgets import Static
+    from raftviz.ui.widgets.bars import TextLine
     from raftviz.ui.widgets.wire import MessageList
 
     async def scenario(app, pilot):
         wire = app.query_one("#wire-side", MessageList)
-        mode, written = wire.query_one(".wire-mode", Static), []
-        mode.update = lambda text, **k: written.append(text.plain)
+        mode, written = wire.query_one(".wire-mode", TextLine), []
+        mode.refresh = lambda *a, **k: written.append(mode.text.plain)
         v = view(app)
         wire.cluster = dataclasses.replace(v, time=v.time + 100, event=v.event + 1)
         assert written == []           # the same counts and keys: the same line

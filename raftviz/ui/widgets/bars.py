@@ -1,5 +1,5 @@
 """The one-line bars: where the cluster stands (top), what just happened (bottom), and a
-title line for a panel whose words change on every frame."""
+text line for a panel's title or mode line, whose words may change on every frame."""
 
 from __future__ import annotations
 
@@ -98,31 +98,32 @@ class NoteBar(Widget):
 
 
 class TextLine(Widget):
-    """One line of text, drawn straight into a strip and only when its words change.
-    A Static lays its text out afresh on every update, which on a busy cluster's
-    keyspace title (its revision moves with every write) cost twice as much a frame."""
+    """A line of text (or a few, split where it says "\n"), drawn straight into strips and
+    repainted only when its words change. A Static lays its text out afresh on every
+    update, which on a busy cluster's keyspace title (its revision moves with every
+    write) cost twice as much a frame."""
     DEFAULT_CSS = "TextLine { height: 1; }"
 
     def __init__(self, *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self.text = Text()
-        self._strip: Strip | None = None
+        self._strips: list[Strip] | None = None
 
     def show(self, text: Text) -> None:
         if text != self.text or text.style != self.text.style:
-            self.text, self._strip = text, None
+            self.text, self._strips = text, None
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width, base = self.content_region.width, self.rich_style
-        if y > 0:
-            return Strip.blank(width, base)
-        if self._strip is None or self._strip.cell_length != width:
-            segments = Segment.apply_style(self.text.render(self.app.console), base)
+        if self._strips is None or self._strips[0].cell_length != width:
             blank = Style.from_color(bgcolor=base.bgcolor)      # as a Static pads
-            self._strip = Strip(segments).crop_extend(0, width, blank)
-        return self._strip
+            console = self.app.console
+            self._strips = [
+                Strip(Segment.apply_style(line.render(console), base)).crop_extend(
+                    0, width, blank) for line in self.text.split("\n")]
+        return self._strips[y] if y < len(self._strips) else Strip.blank(width, base)
 
     def notify_style_update(self) -> None:
-        self._strip = None
+        self._strips = None
         super().notify_style_update()

@@ -11,11 +11,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from engine.observe import ClusterView, MessageStatus, MessageView
 
 from ..messages import MessagePicked
+from .bars import TextLine
 from .rows import Column, RowGrid
 
 TYPE_STYLES = {
@@ -106,20 +106,16 @@ class MessageList(Vertical):
     def __init__(self, *, id: str, stacked: bool = False) -> None:
         super().__init__(id=id)
         self.stacked = stacked
-        self._mode = Text()
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="wire-mode")
+        yield TextLine(classes="wire-mode")
         yield MessageTable()
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
             return
         self.query_one(MessageTable).cluster = view
-        mode = self.mode_line(view)
-        if mode != self._mode:      # an update repaints, even to the same words
-            self._mode = mode
-            self.query_one(".wire-mode", Static).update(mode, layout=False)
+        self.query_one(".wire-mode", TextLine).show(self.mode_line(view))
 
     def watch_followed(self, followed: str | None) -> None:
         self.query_one(MessageTable).followed = followed
