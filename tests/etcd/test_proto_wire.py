@@ -165,6 +165,25 @@ def add_learner(members, peer_url: str):
             time.sleep(0.5)
 
 
+def wait_until_the_leader_lists(cluster, member_id: int) -> None:
+    """MemberAdd answers once the member that served it applied the change; the leader
+    may apply it later. etcd 3.4 lets a learner be promoted while the leader's Raft
+    progress has no entry for it, so a promote sent in between would not be refused."""
+    deadline = time.monotonic() + TIMEOUT
+    with grpc.insecure_channel(cluster.endpoints[0].removeprefix("http://")) as any_member:
+        leader = call(rpc_pb2_grpc.MaintenanceStub(any_member).Status,
+                      rpc_pb2.StatusRequest()).leader
+        urls = {m.ID: m.clientURLs[0] for m in call(
+            rpc_pb2_grpc.ClusterStub(any_member).MemberList,
+            rpc_pb2.MemberListRequest()).members if m.clientURLs}
+    with grpc.insecure_channel(urls[leader].removeprefix("http://")) as at_leader:
+        members = rpc_pb2_grpc.ClusterStub(at_leader)
+        while member_id not in {m.ID for m in call(members.MemberList,
+                                                   rpc_pb2.MemberListRequest()).members}:
+            assert time.monotonic() < deadline, "the leader never applied the MemberAdd"
+            time.sleep(0.05)
+
+
 def test_cluster_members_and_learner(channel, cluster):
     members = rpc_pb2_grpc.ClusterStub(channel)
     listing = call(members.MemberList, rpc_pb2.MemberListRequest())
@@ -173,6 +192,7 @@ def test_cluster_members_and_learner(channel, cluster):
     assert listing.header.revision == 0   # etcd leaves revision out of cluster responses
     added = add_learner(members, "http://127.0.0.1:1")
     assert added.member.isLearner and len(added.members) == 4
+    wait_until_the_leader_lists(cluster, added.member.ID)
     with pytest.raises(grpc.RpcError) as failed:
         members.MemberPromote(rpc_pb2.MemberPromoteRequest(ID=added.member.ID), timeout=TIMEOUT)
     assert failed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
