@@ -16,6 +16,7 @@ import sys
 import trio
 
 from engine.runtime.errors import StorageError
+from engine.runtime.garbage import keep_history_out_of_full_collections
 from engine.runtime.join import JoinError
 from engine.runtime.node import TLSFiles, run_member
 
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"raftviz node: {e}", file=sys.stderr)
         return 2
+    keep_history_out_of_full_collections()
     try:
         trio.run(_serve, settings)
     except BaseException as e:   # noqa: BLE001 - trio wraps failures in groups
