@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from .errors import SnapshotError
@@ -43,22 +44,31 @@ class SnapshotState:
     consistent_index: int
     current_rev: int
     compact_rev: int
-    records: tuple[SnapshotRecord, ...]
+    records: Collection[SnapshotRecord]    # in revision order
     leases: tuple[tuple[int, int], ...]  # (id, ttl)
     alarms: tuple[AlarmMember, ...]
 
 
 def encode_snapshot(state: SnapshotState) -> bytes:
-    out = [MAGIC, struct.pack(">HQqq", FORMAT_VERSION, state.consistent_index,
-                              state.current_rev, state.compact_rev)]
-    out.append(struct.pack(">I", len(state.records)))
+    return seal(b"".join(snapshot_parts(state)))
+
+
+def snapshot_parts(state: SnapshotState) -> Iterator[bytes]:
+    """The bytes before the checksum, a record at a time: a member encodes a big
+    keyspace in steps, between turns of its loop."""
+    yield MAGIC + struct.pack(">HQqqI", FORMAT_VERSION, state.consistent_index,
+                              state.current_rev, state.compact_rev, len(state.records))
     for record in state.records:
-        out.append(_encode_record(record))
-    out.append(struct.pack(">I", len(state.leases)))
-    out.extend(struct.pack(">qq", lease_id, ttl) for lease_id, ttl in state.leases)
-    out.append(struct.pack(">I", len(state.alarms)))
-    out.extend(struct.pack(">BQ", a.alarm, a.member_id) for a in state.alarms)
-    body = b"".join(out)
+        yield _encode_record(record)
+    tail = [struct.pack(">I", len(state.leases))]
+    tail.extend(struct.pack(">qq", lease_id, ttl) for lease_id, ttl in state.leases)
+    tail.append(struct.pack(">I", len(state.alarms)))
+    tail.extend(struct.pack(">BQ", a.alarm, a.member_id) for a in state.alarms)
+    yield b"".join(tail)
+
+
+def seal(body: bytes) -> bytes:
+    """The snapshot: its body and the checksum of it."""
     return body + struct.pack(">I", zlib.crc32(body))
 
 

@@ -10,8 +10,10 @@ are local calls that change no replicated state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+from sortedcontainers import SortedDict
 
 from .applier import apply_range, run_delete_range, run_put, run_txn
 from .checks import DEFAULT_MAX_TXN_OPS, validate_request
@@ -278,12 +280,16 @@ class KVStore:
     # --- snapshots ---------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        records = tuple(SnapshotRecord(rev, record.kv, record.tombstone)
-                        for rev, record in self._mvcc.records.items())
+        return encode_snapshot(self.freeze())
+
+    def freeze(self) -> SnapshotState:
+        """The state as it stands now, to encode later (snapshot_parts) while this store
+        moves on: records never change once written, so a copy of the table of them (at
+        C speed, not record by record) is enough."""
         leases = tuple((lease.id, lease.ttl) for lease in self._lessor.leases.values())
-        return encode_snapshot(SnapshotState(
-            self.consistent_index, self._mvcc.current_rev, self._mvcc.compact_rev,
-            records, leases, self._alarms.get()))
+        return SnapshotState(self.consistent_index, self._mvcc.current_rev,
+                             self._mvcc.compact_rev, FrozenRecords(self._mvcc.records),
+                             leases, self._alarms.get())
 
     @classmethod
     def restore(cls, data: bytes, config: KVConfig = KVConfig()) -> KVStore:
@@ -304,6 +310,26 @@ class KVStore:
         self.consistent_index = state.consistent_index
         self._mvcc, self._lessor, self._alarms = mvcc, lessor, alarms
         self._watches.rebind(mvcc)
+
+
+class FrozenRecords:
+    """The records of an MVCC table as they were when this was made, in revision order."""
+
+    def __init__(self, table: SortedDict) -> None:
+        # The plain dict's views copy at C speed (dict.copy of the sorted dict is ten
+        # times slower). They list the records as they were added, which is revision
+        # order (writes add revisions in order, compactions remove the oldest): checked
+        # against the sorted keys, a list comparison of the same objects.
+        self._revisions, self._records = list(dict.keys(table)), list(dict.values(table))
+        self._in_order = self._revisions == list(table.keys())
+
+    def __len__(self) -> int:
+        return len(self._revisions)
+
+    def __iter__(self) -> Iterator[SnapshotRecord]:
+        pairs = zip(self._revisions, self._records)
+        for rev, record in (pairs if self._in_order else sorted(pairs)):
+            yield SnapshotRecord(rev, record.kv, record.tombstone)
 
 
 def _rebuild(state: SnapshotState, config: KVConfig) -> tuple[MVCCStore, Lessor]:

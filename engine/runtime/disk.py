@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os.path
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 
@@ -124,6 +125,9 @@ class DiskStorage:
         self.snapshotter = snapshotter
         self.mem = MemoryStorage()
         self.warnings: list[str] = []   # repaired WAL tails, skipped snapshot files
+        # A member writes its snapshot on one worker thread while the next Readies are
+        # saved on another: the WAL, and the retiring of files, take one at a time.
+        self._writing = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: str, cluster_id: int, node_id: int, *,
@@ -188,6 +192,11 @@ class DiskStorage:
              snapshot: Snapshot | None = None, sync: bool = True) -> None:
         """Persist one Ready: a received snapshot (file first, then its WAL marker), the
         entries and the hard state, with one fsync when `sync`; then update memory."""
+        with self._writing:
+            self._save(hard_state, entries, snapshot, sync)
+
+    def _save(self, hard_state: HardState | None, entries: list[Entry],
+              snapshot: Snapshot | None, sync: bool) -> None:
         if snapshot is not None and snapshot.is_empty():
             snapshot = None
         if snapshot is not None:
@@ -229,6 +238,18 @@ class DiskStorage:
     def create_snapshot(self, index: int, conf_state: ConfState, data: bytes) -> Snapshot:
         """Snapshot the applied state at `index`: write the snap file and its WAL marker,
         compact memory, then drop old snapshot files and the WAL segments behind them."""
+        snap = self.snapshot_at(index, conf_state, data)
+        self.write_snapshot(snap)
+        self.adopt_snapshot(snap)
+        self.retire_old()
+        return snap
+
+    # The same in three steps, for a member that writes on a worker thread while its loop
+    # goes on: snapshot_at and adopt_snapshot on the thread that reads and saves, between
+    # two saves; write_snapshot and retire_old on any thread.
+
+    def snapshot_at(self, index: int, conf_state: ConfState, data: bytes) -> Snapshot:
+        """The snapshot of the applied state at `index`, checked against the log."""
         if index <= self.mem.snapshot().metadata.index:
             raise SnapshotOutOfDate(index)
         if index > self.mem.last_index():
@@ -236,14 +257,31 @@ class DiskStorage:
         if index > self.mem.hard_state.commit:
             raise ValueError(f"cannot snapshot index {index}: only"
                              f" {self.mem.hard_state.commit} is committed")
-        term = self.mem.term(index)
-        snap = Snapshot(SnapshotMetadata(index, term, conf_state), data)
+        return Snapshot(SnapshotMetadata(index, self.mem.term(index), conf_state), data)
+
+    def write_snapshot(self, snap: Snapshot) -> None:
+        """The snap file, then its WAL marker (fsynced): from here a restart can use it.
+        Saves go on while the file is written; only the marker waits for the WAL."""
         self.snapshotter.save(snap)
-        self.wal.save_snapshot(SnapMarker(index, term), sync=True)
-        snap = self.mem.create_snapshot(index, conf_state, data)
-        self.mem.compact(index)
-        self._retire_old()
-        return snap
+        meta = snap.metadata
+        with self._writing:
+            self.wal.save_snapshot(SnapMarker(meta.index, meta.term), sync=True)
+
+    def adopt_snapshot(self, snap: Snapshot) -> bool:
+        """Serve reads from a written snapshot and drop the log it covers from memory;
+        False if a newer snapshot (one received from the leader) came first."""
+        meta = snap.metadata
+        try:
+            self.mem.create_snapshot(meta.index, meta.conf_state, snap.data)
+        except SnapshotOutOfDate:
+            return False
+        self.mem.compact(meta.index)
+        return True
+
+    def retire_old(self) -> None:
+        """Drop snapshot files beyond those kept, and the WAL segments behind them."""
+        with self._writing:
+            self._retire_old()
 
     def _retire_old(self) -> None:
         kept = self.snapshotter.purge()

@@ -15,16 +15,17 @@ import logging
 import random
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import trio
 
 from engine.kv import (
     KVConfig, KVError, KVStore, LeaseRevokeRequest, decode_request, min_lease_ttl,
 )
+from engine.kv.snapshot import SnapshotState, seal, snapshot_parts
 from engine.raft import (
     ConfChange, ConfChangeType, Config, Entry, EntryType, HardState, Message, MessageType,
-    ProposalDropped, RawNode, Ready, SoftState, StateType,
+    ProposalDropped, RawNode, Ready, Snapshot, SoftState, StateType,
 )
 from engine.raft.coalesce import coalesce
 
@@ -42,6 +43,7 @@ from .transport import PeerTransport, parse_host_port
 log = logging.getLogger("raftviz.server")
 
 EVENT_QUEUE = 65536
+SNAPSHOT_STEP = 500         # records encoded between two turns of the loop (~5 ms)
 DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024
 
 
@@ -94,6 +96,8 @@ class EtcdServer(ClientMixin, MembershipMixin):
         self.applied = 0
         self.on_apply = []          # observers: callables(entry, result)
         self.watch_sinks: dict[int, object] = {}   # kv watch id -> callable(responses)
+        self._snapshotting = False                 # from freezing to retiring old files
+        self._snapshot_written: Snapshot | None = None   # on disk, not yet adopted
 
     # -- startup --
 
@@ -380,16 +384,45 @@ class EtcdServer(ClientMixin, MembershipMixin):
     # -- snapshots --
 
     async def _maybe_snapshot(self) -> None:
+        """Every snapshot_count applied entries, snapshot without stalling this loop (as
+        etcd does, off its apply path). Here the state is frozen (a copy of the table of
+        records: tens of ms at 100,000); another task encodes it SNAPSHOT_STEP records at
+        a time between turns of this loop and writes it on a worker thread; a later turn
+        adopts it, between two saves. Done all at once here, it stalled every member at
+        the same moment: 1.4 s at 100,000 records."""
+        written, self._snapshot_written = self._snapshot_written, None
+        if written is not None:
+            self.storage.adopt_snapshot(written)
+            self.nursery.start_soon(self._retire_old_snapshots)
         first = self.storage.snapshot().metadata.index
-        if self.applied - first < self.cfg.snapshot_count:
+        if self._snapshotting or self.applied - first < self.cfg.snapshot_count:
             return
-        data = self._snapshot_data()
-        conf = self.rawnode.status().conf_state
-        await trio.to_thread.run_sync(self.storage.create_snapshot, self.applied, conf, data)
+        self._snapshotting = True
+        # The term is read now, before a later compaction could drop the entry.
+        snap = self.storage.snapshot_at(self.applied, self.rawnode.status().conf_state, b"")
+        self.nursery.start_soon(self._write_snapshot, snap, self.membership.encode(),
+                                self.kv.freeze())
 
-    def _snapshot_data(self) -> bytes:
-        members = self.membership.encode()
-        return struct.pack(">I", len(members)) + members + self.kv.snapshot()
+    async def _write_snapshot(self, snap: Snapshot, members: bytes, kv: SnapshotState) -> None:
+        try:
+            body = []
+            for n, part in enumerate(snapshot_parts(kv), 1):
+                body.append(part)
+                if n % SNAPSHOT_STEP == 0:
+                    await trio.sleep(0)
+            data = struct.pack(">I", len(members)) + members + seal(b"".join(body))
+            snap = replace(snap, data=data)
+            await trio.to_thread.run_sync(self.storage.write_snapshot, snap)
+        except BaseException:
+            self._snapshotting = False
+            raise
+        self._snapshot_written = snap
+
+    async def _retire_old_snapshots(self) -> None:
+        try:
+            await trio.to_thread.run_sync(self.storage.retire_old)
+        finally:
+            self._snapshotting = False
 
     def _restore(self, data: bytes) -> None:
         (n,) = struct.unpack_from(">I", data)

@@ -10,7 +10,8 @@ from engine.kv import (AlarmAction, AlarmRequest, AlarmType, CompactionRequest,
                        DeleteRangeRequest, KVError, KVStore, KeyValue, LeaseGrantRequest,
                        LeaseRevokeRequest, PutRequest, SnapshotError, TxnRequest)
 from engine.kv.index import Revision
-from engine.kv.snapshot import SnapshotRecord, SnapshotState, encode_snapshot
+from engine.kv.snapshot import (SnapshotRecord, SnapshotState, encode_snapshot, seal,
+                                snapshot_parts)
 
 LOG = [
     LeaseGrantRequest(ttl=30, id=11),
@@ -44,6 +45,32 @@ def test_members_fed_the_same_log_agree_byte_for_byte():
     assert follower.snapshot() == leader.snapshot()
     assert follower.hash_kv() == leader.hash_kv()
     assert follower.hash_kv(6) == leader.hash_kv(6)
+
+
+def test_a_frozen_state_encodes_as_it_was_whatever_the_store_does_after():
+    store = replay(KVStore(), LOG[:-1])         # the NOSPACE alarm raised and cleared
+    expected, frozen = store.snapshot(), store.freeze()
+    later = [PutRequest(b"later", b"x"), LeaseGrantRequest(ttl=30, id=12),
+             CompactionRequest(store.current_revision - 1), LeaseRevokeRequest(11),
+             DeleteRangeRequest(b"c")]
+    for index, request in enumerate(later, start=len(LOG)):
+        store.apply(request, index=index, now=100.0)
+    assert store.snapshot() != expected
+    assert encode_snapshot(frozen) == expected
+    assert seal(b"".join(snapshot_parts(frozen))) == expected     # as a member does it
+
+
+def test_frozen_records_come_in_revision_order_however_they_were_added():
+    from sortedcontainers import SortedDict
+    from engine.kv.mvcc import Record
+    from engine.kv.store import FrozenRecords
+    table = SortedDict()
+    for main in (3, 1, 2):
+        table[Revision(main, 0)] = Record(KeyValue(b"k%d" % main, main, main, 1, b""))
+    assert [r.rev.main for r in FrozenRecords(table)] == [1, 2, 3]
+    del table[Revision(1, 0)]
+    table[Revision(4, 0)] = Record(KeyValue(b"k4", 4, 4, 1, b""))
+    assert [r.kv.key for r in FrozenRecords(table)] == [b"k2", b"k3", b"k4"]
 
 
 def test_snapshot_round_trips():

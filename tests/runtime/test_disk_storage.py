@@ -84,6 +84,26 @@ def test_create_snapshot_compacts_and_releases(tmp_path):
     assert s.warnings == []
 
 
+def test_a_snapshot_written_in_steps_yields_to_a_newer_one_received_meanwhile(tmp_path):
+    """A member writes its own snapshot while its loop goes on; if the leader's snapshot
+    is saved before it adopts its own, the older one is not adopted."""
+    d = tmp_path / "n1"
+    s = open_store(d)
+    for i in range(1, 41):
+        s.save(HardState(1, 1, i), ents(i, i))
+    own = s.snapshot_at(20, CS, b"app@20")
+    s.write_snapshot(own)
+    assert s.first_index() == 1                        # written, not yet adopted
+    received = Snapshot(SnapshotMetadata(30, 1, CS), b"app@30")
+    s.save(HardState(1, 1, 40), [], received)
+    assert not s.adopt_snapshot(own)
+    assert s.snapshot().data == b"app@30" and s.first_index() == 31
+    s.retire_old()
+    s.close()
+    s = open_store(d)
+    assert s.snapshot().data == b"app@30" and s.first_index() == 31
+
+
 def test_corrupt_newest_snapshot_falls_back_to_older(tmp_path):
     d = tmp_path / "n1"
     s = open_store(d)
