@@ -16,10 +16,14 @@ terminal. In this order, each phase `--seconds` long:
    as mod revision, or a later one (a later write hides the value but implies it; puts
    through different members may commit out of order, so revisions say what is newer);
 4. closed-loop puts/s with the app running (on the cluster tab, where `raftviz` opens),
-   then bare again; then `--rounds` - 1 more pairs, the app attached afresh for each.
-   On a small machine the bare figure alone moves by a fifth from one phase to the
-   next, so each with-app figure is set against the mean of the bare phases either
-   side of it, and the slowdown reported is the median over the rounds.
+   then bare again; then, for reference, with a busy loop in a process of its own that
+   burns as much CPU as the app's process just did, and bare again; then `--rounds` - 1
+   more such rounds, the app attached afresh for each. On a small machine the bare
+   figure alone moves by a fifth from one phase to the next, so each figure with the
+   app (or the busy loop) is set against the mean of the bare phases either side of
+   it, and the slowdown reported is the median over the rounds. The busy loop does
+   nothing but take CPU: it tells how much of the app's slowdown any process taking
+   that much CPU on this machine would cause.
 
 A frame is one update the compositor composed for the terminal that changed what the
 screen shows: the screen's update timer (Screen._on_timer_update -> _compositor_refresh
@@ -222,17 +226,23 @@ class Results:
     keyspace_tab: OpenLoop
     latencies: list[float]         # ms, sorted
     sampled: int
-    bare: list[Figures]            # closed loop without the app: one more than with_ui
+    bare: list[Figures]            # closed loop without the app: 2 * rounds + 1 phases
     with_ui: list[Figures]         # closed loop with the app, each between two bare ones
     ui_cores: list[float]          # this process's CPU during each closed loop with the app
     frames: int                    # counted in the open-loop phases (and the first paint)
+    busy: list[Figures]            # closed loop beside the busy loop, between two bare
+    busy_cores: list[float]        # what each busy loop took
 
-    def slowdowns(self) -> list[float]:
-        return [1 - u.rate / ((before.rate + after.rate) / 2)
-                for u, before, after in zip(self.with_ui, self.bare, self.bare[1:])]
+    def slowdowns(self, busy: bool = False) -> list[float]:
+        """Each round's figure with the app (or beside the busy loop) against the mean
+        of the bare phases either side of it: bare, app, bare, busy, bare, app, ..."""
+        phases, first = (self.busy, 1) if busy else (self.with_ui, 0)
+        return [1 - p.rate / ((self.bare[first + 2 * i].rate +
+                               self.bare[first + 2 * i + 1].rate) / 2)
+                for i, p in enumerate(phases)]
 
-    def slowdown(self) -> float:
-        ordered = sorted(self.slowdowns())
+    def slowdown(self, busy: bool = False) -> float:
+        ordered = sorted(self.slowdowns(busy))
         return ordered[len(ordered) // 2]
 
 
@@ -324,11 +334,17 @@ def measure_all(opts) -> Results:
         step("bare cluster, closed loop")
         bare = [closed_loop(urls, opts.seconds, opts.concurrency)]
         delete_bench_load_keys(urls)
-        rounds = []
+        rounds: list[dict] = []
+        busy: list[tuple[Figures, float]] = []
         for n in range(opts.rounds):
             step("the app: cluster tab, keyspace tab (open loop), then closed loop" if n == 0
                  else f"the app again, closed loop ({n + 1} of {opts.rounds})")
             rounds.append(attach_and_watch(urls, opts, screens=n == 0))
+            step("bare cluster again, closed loop")
+            bare.append(closed_loop(urls, opts.seconds, opts.concurrency))
+            share = rounds[-1]["ui_cores"]
+            step(f"beside a busy loop taking {share:.2f} cores, closed loop")
+            busy.append(beside_busy_loop(urls, opts, share))
             step("bare cluster again, closed loop")
             bare.append(closed_loop(urls, opts.seconds, opts.concurrency))
     finally:
@@ -339,7 +355,27 @@ def measure_all(opts) -> Results:
                    sampled=first["sampled"], bare=bare,
                    with_ui=[r["with_ui"] for r in rounds],
                    ui_cores=[r["ui_cores"] for r in rounds],
-                   frames=sum(r["frames"] for r in rounds))
+                   frames=sum(r["frames"] for r in rounds),
+                   busy=[figures for figures, _ in busy],
+                   busy_cores=[cores for _, cores in busy])
+
+
+def beside_busy_loop(urls: list[str], opts, share: float) -> tuple[Figures, float]:
+    """The closed loop beside a process burning `share` cores; its figures, and the
+    cores that process took."""
+    share = min(1.0, max(0.01, share))
+    loop = subprocess.Popen([sys.executable, "-m", "raftviz.bench_busy", f"{share:.3f}"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        figures = closed_loop(urls, opts.seconds, opts.concurrency)
+    finally:
+        loop.terminate()
+        took = loop.communicate(timeout=WRITER_SLACK_S)[0]
+    try:
+        return figures, float(took)
+    except ValueError:
+        raise BenchError("the busy loop (raftviz.bench_busy) did not say what it "
+                         "took") from None
 
 
 def step(text: str) -> None:
@@ -385,6 +421,12 @@ def report(r: Results) -> str:
         row("  slowdown in each round (%)", each),
         row("UI slowdown of the cluster (median)", f"{100 * r.slowdown():.1f}%",
             f"<= {100 * TARGET_SLOWDOWN:.0f}%", r.slowdown() <= TARGET_SLOWDOWN),
+        row("reference: a busy loop taking as much CPU", ""),
+        row("  cluster puts/s beside it", " ".join(f"{f.rate:.0f}" for f in r.busy)),
+        row("  its CPU (cores)", f"{sum(r.busy_cores) / len(r.busy_cores):.2f}"),
+        row("  slowdown in each round (%)",
+            " ".join(f"{100 * x:.0f}" for x in r.slowdowns(busy=True))),
+        row("  its slowdown of the cluster (median)", f"{100 * r.slowdown(busy=True):.1f}%"),
     ]
     return "\n".join(lines)
 

@@ -23,7 +23,9 @@ ROWS = [
     "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
     "cluster puts/s without UI, each phase", "cluster puts/s with UI, between them",
     "interface process CPU meanwhile (cores)", "slowdown in each round (%)",
-    "UI slowdown of the cluster (median)",
+    "UI slowdown of the cluster (median)", "reference: a busy loop taking as much CPU",
+    "cluster puts/s beside it", "its CPU (cores)", "slowdown in each round (%)",
+    "its slowdown of the cluster (median)",
 ]
 TARGETED = {ROWS[0], ROWS[4], ROWS[9], ROWS[15]}
 OURS = ("observe-", "keyspace", "notifier", "membership")
@@ -73,9 +75,10 @@ def test_tiny_run_paints_frames_sees_writes_and_stops_everything():
     assert results.frames > 0
     assert results.cluster_tab.fps > 0 and results.keyspace_tab.fps > 0
     assert results.sampled > 0 and len(results.latencies) > 0
-    assert len(results.with_ui) == 2 and len(results.bare) == 3
-    assert all(f.rate > 0 for f in results.with_ui + results.bare)
-    assert len(results.slowdowns()) == 2
+    assert len(results.with_ui) == len(results.busy) == 2 and len(results.bare) == 5
+    assert all(f.rate > 0 for f in results.with_ui + results.busy + results.bare)
+    assert len(results.slowdowns()) == len(results.slowdowns(busy=True)) == 2
+    assert all(0 < cores < 1 for cores in results.busy_cores)
 
     lines = bench_ui.report(results).splitlines()
     assert lines[0].split() == ["figure", "measured", "target", "met?"]
@@ -102,11 +105,39 @@ def test_slowdown_sets_each_round_against_the_bare_phases_either_side():
 
     def puts(*rates):
         return [Figures(rate, 1.0, 2.0, 0) for rate in rates]
+    # bare, app, bare, busy loop, bare, app, bare, busy loop, bare
     results = bench_ui.Results(rate=1000, cluster_tab=None, keyspace_tab=None, latencies=[],
-                               sampled=0, bare=puts(1000, 800, 1200, 1000),
-                               with_ui=puts(450, 900, 550), ui_cores=[0.4] * 3, frames=1)
-    assert [round(x, 3) for x in results.slowdowns()] == [0.5, 0.1, 0.5]
-    assert results.slowdown() == pytest.approx(0.5)
+                               sampled=0, bare=puts(1000, 800, 1200, 1000, 600),
+                               with_ui=puts(450, 990), ui_cores=[0.4] * 2, frames=1,
+                               busy=puts(900, 560), busy_cores=[0.4] * 2)
+    assert [round(x, 3) for x in results.slowdowns()] == [0.5, 0.1]
+    assert [round(x, 3) for x in results.slowdowns(busy=True)] == [0.1, 0.3]
+    assert results.slowdown() == pytest.approx(0.5)      # the upper median of two
+    assert results.slowdown(busy=True) == pytest.approx(0.3)
+
+
+def test_the_busy_loop_keeps_its_cpu_time_at_its_share_of_the_time_elapsed():
+    from raftviz import bench_busy
+    clock = {"now": 5.0, "cpu": 2.0, "rests": 0}     # CPU time spent before it started
+
+    def cpu() -> float:           # each read while working is 0.1 ms of work
+        clock["now"] += 0.0001
+        clock["cpu"] += 0.0001
+        return clock["cpu"]
+
+    def rest(seconds: float) -> None:
+        clock["now"] += seconds
+        clock["rests"] += 1
+    bench_busy.burn(0.25, lambda: clock["now"], cpu, rest, lambda: clock["now"] < 15.0)
+    assert (clock["cpu"] - 2.0) / (clock["now"] - 5.0) == pytest.approx(0.25, abs=0.002)
+    assert clock["rests"] > 7000                     # it rested in between, a slice a time
+
+
+def test_the_busy_loop_refuses_a_share_it_cannot_take(capsys):
+    from raftviz import bench_busy
+    for argv in ([], ["x"], ["0"], ["1.5"]):
+        assert bench_busy.main(argv) == 2
+    assert capsys.readouterr().err.count("\n") == 4
 
 
 def test_an_update_that_repaints_the_same_words_is_no_frame():
