@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane
 
 from engine import observe as o
 from engine.observe import Backend, MessageStatus
@@ -34,7 +34,7 @@ from .actions import bindings
 from .controls import Controls, sent_note
 from .palette import ClusterCommands
 from .session import Outcome, Session
-from .widgets.bars import NoteBar, TopBar
+from .widgets.bars import ControlsFooter, NoteBar, TopBar
 from .widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
 from .widgets.logs import LogGrid
 from .widgets.nodes import NodeCards, NodeTable
@@ -99,7 +99,7 @@ class RaftvizApp(App):
                         yield TraceView()
                         yield RequestList()
         yield NoteBar()
-        yield Footer()
+        yield ControlsFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self._tick)

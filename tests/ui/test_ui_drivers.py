@@ -8,6 +8,7 @@ import dataclasses
 import time
 
 from textual.widgets import RichLog
+from textual.widgets._footer import FooterKey
 
 from engine import observe as o
 from engine.sim.backend import SimBackend
@@ -59,6 +60,24 @@ def test_unavailable_controls_are_shown_disabled_not_hidden():
         await pilot.press("p")
         assert not isinstance(app.screen, PartitionDialog)
         assert app.controls.execute(o.Heal()).ok is False
+    drive(scenario, app=RaftvizApp(backend))
+
+
+def test_the_footer_shows_the_controls_that_work_first_and_the_rest_dimmed_after():
+    backend = NoPartitions()
+
+    def footer_actions(app) -> list[tuple[str, bool]]:
+        return [(k.action, k.has_class("-disabled")) for k in app.query(FooterKey)
+                if k.action.startswith("control(")]
+
+    async def scenario(app, pilot):
+        await pilot.pause()
+        keys = footer_actions(app)
+        assert ("control('partition')", True) in keys and ("control('heal')", True) in keys
+        dimmed = [disabled for _, disabled in keys]
+        assert dimmed == sorted(dimmed) and not dimmed[0]      # working ones, then the rest
+        working = [action for action, disabled in keys if not disabled]
+        assert working[:3] == ["control('play')", "control('tick')", "control('step')"]
     drive(scenario, app=RaftvizApp(backend))
 
 

@@ -1,5 +1,6 @@
-"""The one-line bars: where the cluster stands (top), what just happened (bottom), and a
-text line for a panel's title or mode line, whose words may change on every frame."""
+"""The one-line bars: where the cluster stands (top), what just happened (bottom), the
+keys (footer), and a text line for a panel's title or mode line, whose words may change on
+every frame."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Footer
 
 from engine.observe import ClusterView
 
@@ -84,6 +86,24 @@ class TopBar(Widget):
             parts.append((f"★ leader {leader.id} · term {leader.term}" if wide else
                           f"★{leader.id} term {leader.term}", ""))
         return parts
+
+
+class ControlsFooter(Footer):
+    """Textual's footer with the controls that work now first, those that do not after
+    them, dimmed. In the order of CONTROLS, a live cluster's footer began with the
+    simulator's Tick, Step, Undo, Faster and Slower, all dimmed, and the width cut its
+    own Deliver all; when the world is frozen, Tick and Step move up."""
+
+    def compose(self):
+        keys = list(super().compose())
+        controls = [k for k in keys if is_control(getattr(k, "action", ""))]
+        controls.sort(key=lambda k: k.has_class("-disabled"))      # stable: kept in order
+        yield from controls
+        yield from (k for k in keys if k not in controls)
+
+
+def is_control(action: object) -> bool:
+    return isinstance(action, str) and action.startswith("control(")
 
 
 class NoteBar(Widget):
