@@ -9,9 +9,11 @@ during a snapshot), and each found nothing. Every Raft message and client reques
 flight waited behind them.
 
 `keep_history_out_of_full_collections()` moves what survived each full collection out of
-the collector's sight (`gc.freeze`), so the next one scans only what came since. The
-price: a cycle made only of objects that had already survived a full collection is never
-freed. Short-lived cycles (tasks, exceptions, streams) die young and are still collected.
+the collector's sight (`gc.freeze`), so the next one scans only what came since; objects
+moved out are still freed as soon as nothing refers to them (a compacted log's entries).
+The price: a cycle made only of objects that had already survived a full collection (a
+client stream open for minutes, say) is never freed. Cycles that die before the next
+full collection (tasks, exceptions, most requests) are collected as before.
 """
 
 from __future__ import annotations
