@@ -104,6 +104,20 @@ def test_a_snapshot_written_in_steps_yields_to_a_newer_one_received_meanwhile(tm
     assert s.snapshot().data == b"app@30" and s.first_index() == 31
 
 
+def test_a_member_that_stops_between_writing_its_snapshot_and_adopting_it_reopens_on_it(
+        tmp_path):
+    d = tmp_path / "n1"
+    s = open_store(d)
+    for i in range(1, 41):
+        s.save(HardState(1, 1, i), ents(i, i))
+    s.write_snapshot(s.snapshot_at(30, CS, b"app@30"))
+    s.save(HardState(1, 1, 41), ents(41, 41))          # the loop went on meanwhile
+    s.close()                                           # and stopped before adopting it
+    s = open_store(d)
+    assert s.snapshot().data == b"app@30"
+    assert (s.first_index(), s.last_index()) == (31, 41) and s.warnings == []
+
+
 def test_corrupt_newest_snapshot_falls_back_to_older(tmp_path):
     d = tmp_path / "n1"
     s = open_store(d)
