@@ -50,12 +50,21 @@ class SnapshotState:
 
 
 def encode_snapshot(state: SnapshotState) -> bytes:
-    return seal(b"".join(snapshot_parts(state)))
+    return b"".join(snapshot_parts(state))
 
 
 def snapshot_parts(state: SnapshotState) -> Iterator[bytes]:
-    """The bytes before the checksum, a record at a time: a member encodes a big
-    keyspace in steps, between turns of its loop."""
+    """The snapshot in pieces, a record at a time, the checksum last (computed as they
+    go): a member encodes a big keyspace in steps, between turns of its loop, and joins
+    the pieces off it."""
+    crc = 0
+    for part in _body_parts(state):
+        crc = zlib.crc32(part, crc)
+        yield part
+    yield struct.pack(">I", crc)
+
+
+def _body_parts(state: SnapshotState) -> Iterator[bytes]:
     yield MAGIC + struct.pack(">HQqqI", FORMAT_VERSION, state.consistent_index,
                               state.current_rev, state.compact_rev, len(state.records))
     for record in state.records:
@@ -65,11 +74,6 @@ def snapshot_parts(state: SnapshotState) -> Iterator[bytes]:
     tail.append(struct.pack(">I", len(state.alarms)))
     tail.extend(struct.pack(">BQ", a.alarm, a.member_id) for a in state.alarms)
     yield b"".join(tail)
-
-
-def seal(body: bytes) -> bytes:
-    """The snapshot: its body and the checksum of it."""
-    return body + struct.pack(">I", zlib.crc32(body))
 
 
 def _encode_record(record: SnapshotRecord) -> bytes:
