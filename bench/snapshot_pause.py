@@ -14,20 +14,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-import grpc
-
-from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from raftviz.bench_ui import closed_loop
 from raftviz.live import LEADER_WAIT_S
 from raftviz.live_procs import LocalCluster
+from raftviz.status import status_of
 
 SNAPSHOT_COUNT = 100_000     # the members' default (--snapshot-count)
 
 
 def raft_index(url: str) -> int:
-    with grpc.insecure_channel(url.split("://")[-1]) as channel:
-        status = rpc_pb2_grpc.MaintenanceStub(channel).Status(rpc_pb2.StatusRequest(),
-                                                              timeout=5)
+    status = status_of(url, timeout=5)
+    if status is None:
+        raise SystemExit(f"snapshot_pause: {url} did not answer Status within 5 s")
     return status.raftIndex
 
 
