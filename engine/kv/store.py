@@ -30,7 +30,7 @@ from .types import (AlarmAction, AlarmRequest, AlarmResponse, AlarmType, Compact
                     LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse,
                     LeaseTimeToLiveResponse, PutRequest, RangeRequest, RangeResponse, Request,
                     Response, ResponseHeader, TxnRequest, TxnResponse, WatchResponse)
-from .watch import DEFAULT_BATCH_MAX_REVS, DEFAULT_MAX_PENDING, WatchHub
+from .watch import DEFAULT_BATCH_MAX_REVS, DEFAULT_MAX_PENDING, WatchHub, WatcherPosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +255,10 @@ class KVStore:
 
     def cancel_watch(self, watch_id: int) -> bool:
         return self._watches.cancel(watch_id)
+
+    def watcher_positions(self, limit: int = 50) -> list[WatcherPosition]:
+        """Where the first `limit` watchers stand in revisions (for views)."""
+        return self._watches.positions(limit)
 
     def take_responses(self, watch_id: int,
                        max_responses: int | None = None) -> list[WatchResponse]:

@@ -38,9 +38,23 @@ class Watcher:
     prev_kv: bool
     dropped_types: frozenset[EventType]
     progress_notify: bool
+    start_rev: int = 0   # the revision it was asked to start from
     pending: deque[WatchResponse] = field(default_factory=deque)
     synced: bool = False
     canceled: bool = False  # its final (compacted) response is pending; gone once taken
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherPosition:
+    """Where a watcher stands in MVCC time, for a view: every revision before
+    `next_rev` has been given to it (or had nothing for it); `pending` responses wait
+    for its stream to take them."""
+    id: int
+    span: KeySpan
+    start_rev: int
+    next_rev: int
+    synced: bool
+    pending: int
 
 
 class WatchHub:
@@ -62,7 +76,7 @@ class WatchHub:
         start = current + 1 if start_revision <= 0 else start_revision
         self.watchers[watch_id] = Watcher(
             watch_id, span, start, prev_kv,
-            frozenset(_FILTERED_TYPE[f] for f in filters), progress_notify,
+            frozenset(_FILTERED_TYPE[f] for f in filters), progress_notify, start,
             synced=start > current)
         return watch_id
 
@@ -77,6 +91,13 @@ class WatchHub:
 
     def cancel(self, watch_id: int) -> bool:
         return self.watchers.pop(watch_id, None) is not None
+
+    def positions(self, limit: int) -> list[WatcherPosition]:
+        """The first `limit` live watchers by id, where each stands."""
+        live = sorted((w for w in self.watchers.values() if not w.canceled),
+                      key=lambda w: w.id)
+        return [WatcherPosition(w.id, w.span, w.start_rev, w.min_rev, w.synced, len(w.pending))
+                for w in live[:limit]]
 
     def notify(self, rev: int, changes: list[Record]) -> None:
         """Hand the changes of revision `rev` to every synced watcher that wants them."""

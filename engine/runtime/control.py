@@ -2,7 +2,7 @@
 
 `Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
 tail and the revision each applied entry of it produced, per-follower progress, held
-messages, fault gate, keyspace revision, leases), coalesced to at most one every
+messages, fault gate, keyspace revision, its watchers and where each stands), coalesced to at most one every
 `interval` and only when something changed, so a watcher can never slow the member down.
 `Command` changes the member at run time: pause and step its clock, hold / deliver / drop
 messages, cut links, drop rate, delay, heal, campaign, transfer leadership, crash. JSON
@@ -24,7 +24,8 @@ import grpc
 import trio
 
 from engine.kv import decode_request
-from engine.kv.describe import describe_request
+from engine.kv.describe import describe_request, show
+from engine.kv.watch import WatcherPosition
 from engine.raft import ConfChange, Entry, EntryType, describe_message
 
 from .envelope import Kind, unwrap_traced
@@ -34,6 +35,7 @@ from .server import EtcdServer
 SERVICE = "raftviz.Control"
 LOG_TAIL = 40
 REVISIONS_KEPT = 4 * LOG_TAIL    # applied index -> revision, for entries still in the tail
+WATCHERS_SHOWN = 20
 
 
 def _dumps(obj) -> bytes:
@@ -71,10 +73,25 @@ def observe(s: EtcdServer, revisions: Mapping[int, int] = MappingProxyType({})) 
                  "delay": s.gate.delay, "hold": s.gate.hold},
         "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
         "db_size": s.kv.size_bytes,
+        "watchers": [watcher_view(w, s.watch_origins.get(w.id))
+                     for w in s.kv.watcher_positions(WATCHERS_SHOWN)],
         "members": {str(m.id): {"name": m.name, "client_urls": list(m.client_urls),
                                 "peer_urls": list(m.peer_urls), "learner": m.is_learner}
                     for m in s.membership.members.values()},
     }
+
+
+def watcher_view(w: WatcherPosition, origin) -> dict:
+    """One watcher: its keys in etcd's (key, range_end) form as text, the revision it
+    started from, and `next`, the first revision it has not been given yet."""
+    end = "" if w.span.end is None else show(w.span.end) or "\0"
+    view = {"key": show(w.span.start), "range_end": end, "start": w.start_rev,
+            "next": w.next_rev, "synced": w.synced, "pending": w.pending,
+            "id": w.id, "client": "", "own": False, "events": 0}
+    if origin is not None:
+        view.update(id=origin.watch_id, client=origin.client, own=origin.own,
+                    events=origin.events)
+    return view
 
 
 @functools.lru_cache(maxsize=4096)

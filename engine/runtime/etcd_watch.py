@@ -3,7 +3,9 @@
 A stream reads create / cancel / progress requests on a thread of its own and writes
 responses from a thread-safe queue. Watchers live in the keyspace under store-wide ids;
 each stream numbers its watchers from 0 as etcd does and translates. Events reach the
-queue from the member's loop (EtcdServer.dispatch_watches), never blocking it.
+queue from the member's loop (EtcdServer.dispatch_watches), never blocking it. Each
+watcher's `WatchOrigin` says who opened it, so views can show any client's watchers (an
+etcdctl in another terminal) apart from the ones a raftviz interface opens for itself.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+from dataclasses import dataclass
 
 import grpc
 import trio
@@ -23,11 +26,32 @@ from .proto import rpc_pb2, rpc_pb2_grpc
 
 _CLOSE = object()
 MERGED_EVENTS_MAX = 1000     # events in one response made of several waiting ones
+OWN_CLIENT = "raftviz-client"    # metadata a raftviz interface puts on its own streams
+
+
+@dataclass(slots=True)
+class WatchOrigin:
+    client: str       # the client's address and gRPC library, or which raftviz part
+    own: bool         # opened by a raftviz interface for itself, not by a user's client
+    watch_id: int     # the id the client knows it by (numbered per stream)
+    events: int = 0   # events handed to its stream so far
+
+
+def client_of(context) -> tuple[str, bool]:
+    """Who opened a stream: (label, opened by raftviz's interface for itself)."""
+    metadata = dict(context.invocation_metadata() or ())
+    if OWN_CLIENT in metadata:
+        return str(metadata[OWN_CLIENT]), True
+    peer = context.peer() or ""
+    address = peer.split(":", 1)[1] if peer.startswith(("ipv4:", "ipv6:")) else peer
+    agent = str(metadata.get("user-agent", "")).split(" ")[0]
+    return (f"{address} ({agent})" if agent else address) or "a client", False
 
 
 class WatchStream:
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: Bridge, client: tuple[str, bool] = ("a client", False)) -> None:
         self.b = bridge
+        self.client, self.own = client
         self.out: queue.Queue = queue.Queue()
         self.local_ids = itertools.count(0)
         self.by_store_id: dict[int, int] = {}     # store watch id -> stream watch id
@@ -62,6 +86,7 @@ class WatchStream:
         store_id = server.kv.watch(r.key, r.range_end, r.start_revision, prev_kv=r.prev_kv,
                                    filters=filters, progress_notify=r.progress_notify)
         self.by_store_id[store_id] = local
+        server.watch_origins[store_id] = WatchOrigin(self.client, self.own, local)
         self.out.put(rpc_pb2.WatchResponse(header=self._header(), watch_id=local,
                                            created=True))
         server.watch_sinks[store_id] = self._sink
@@ -83,16 +108,20 @@ class WatchStream:
         server = self.b.server
         server.kv.cancel_watch(store_id)
         server.watch_sinks.pop(store_id, None)
+        server.watch_origins.pop(store_id, None)
         self.by_store_id.pop(store_id, None)
 
     # -- responses (called on the member's loop) --
 
     def _sink(self, responses: list[kv.WatchResponse]) -> None:
         header = self.b.header()
+        origins = self.b.server.watch_origins
         for r in responses:
             local = self.by_store_id.get(r.watch_id)
             if local is None:
                 continue
+            if r.watch_id in origins:
+                origins[r.watch_id].events += len(r.events)
             self.out.put(cv.watch_response(r, header, local))
             if r.canceled:
                 self._forget(r.watch_id)
@@ -152,7 +181,7 @@ class WatchService(rpc_pb2_grpc.WatchServicer):
         self.b = bridge
 
     def Watch(self, request_iterator, context):
-        stream = WatchStream(self.b)
+        stream = WatchStream(self.b, client_of(context))
         context.add_callback(stream.close)
         reader = threading.Thread(target=stream.read_requests, args=(request_iterator,),
                                   name="watch-reader", daemon=True)

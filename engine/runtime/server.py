@@ -96,6 +96,7 @@ class EtcdServer(ClientMixin, MembershipMixin):
         self.applied = 0
         self.on_apply = []          # observers: callables(entry, result)
         self.watch_sinks: dict[int, object] = {}   # kv watch id -> callable(responses)
+        self.watch_origins: dict[int, object] = {}  # kv watch id -> its WatchOrigin
         self._snapshotting = False                 # from freezing to retiring old files
         self._snapshot_written: Snapshot | None = None   # on disk, not yet adopted
 

@@ -244,3 +244,28 @@ def test_watchers_catch_up_after_a_snapshot_is_installed():
     put(leader, b"k", b"2")
     follower.install_snapshot(leader.snapshot())
     assert events(follower.take_responses(wid)) == [(PUT, b"k", b"1", 2), (PUT, b"k", b"2", 3)]
+
+
+def test_watcher_positions_say_where_each_stands_in_revisions():
+    """What a view shows of each watcher: the revision it started from, and the first one
+    it has not been given yet (a synced watcher moves on with every write, wanted or not;
+    a lagging one only as it catches up)."""
+    store = KVStore(KVConfig(watch_max_pending=1, watch_batch_max_revs=1))
+    put(store, b"a")                                   # revision 2
+    live = store.watch(b"a")                           # from the next revision
+    old = store.watch(b"a", b"b", start_revision=1)    # replays history when taken
+    gone = store.watch(b"z")
+    store.cancel_watch(gone)
+    put(store, b"other")                               # 3: nothing for either
+    put(store, b"a")                                   # 4
+    by_id = {p.id: p for p in store.watcher_positions()}
+    assert set(by_id) == {live, old}
+    assert (by_id[live].start_rev, by_id[live].next_rev, by_id[live].synced) == (3, 5, True)
+    assert by_id[live].pending == 1                    # revision 4, not taken yet
+    assert (by_id[old].start_rev, by_id[old].next_rev, by_id[old].synced) == (1, 1, False)
+    at = []
+    for _ in range(3):                     # one revision of history per response
+        store.take_responses(old)
+        at.append((store.watcher_positions()[1].next_rev, store.watcher_positions()[1].synced))
+    assert at == [(4, False), (5, False), (5, True)]
+    assert [p.id for p in store.watcher_positions(limit=1)] == [live]
