@@ -371,7 +371,10 @@ class LiveBackend:
             keyspace=keys, key_count=key_count, keyspace_node=target.node if target else 0,
             revision=target.revision if target else 0,
             compact_revision=target.compact_revision if target else 0,
-            watches=self.watches.views(), leases=self.keyspace.leases,
+            watches=self.watches.views() + tuple(
+                w for m, snap in members if ups[m.number]
+                for w in live_views.client_watches(m.number, snap)),
+            leases=self.keyspace.leases,
             requests=self.requests.views(), capabilities=self.capabilities, note=self.note,
             paused=self.world_frozen)
 

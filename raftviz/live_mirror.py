@@ -17,6 +17,7 @@ import grpc
 from sortedcontainers import SortedDict
 
 from engine.observe import KeyView
+from engine.runtime.etcd_watch import OWN_CLIENT
 from engine.runtime.proto import kv_pb2, rpc_pb2, rpc_pb2_grpc
 from engine.kv.describe import show
 
@@ -81,7 +82,8 @@ class KeyMirror(threading.Thread):
         done = threading.Event()
         create = rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
             key=b"\0", range_end=b"\0", start_revision=revision + 1))
-        call = rpc_pb2_grpc.WatchStub(self.channels.get(url)).Watch(one_request(create, done))
+        call = rpc_pb2_grpc.WatchStub(self.channels.get(url)).Watch(
+            one_request(create, done), metadata=((OWN_CLIENT, "raftviz keyspace mirror"),))
         self._call = call
         if self._retarget.is_set() or self.stop.is_set():
             call.cancel()

@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 
 from engine.observe import (
     EntryView, LogView, MessageStatus, MessageView, NetworkView, NodeView, ProgressView,
+    WatchView,
 )
 
 Ids = Callable[[int], int]
@@ -97,6 +98,17 @@ def log_view(number: int, snap: Snapshot, named: Named = str) -> LogView:
                    int(snap.get("first_index", 0)), last, int(snap.get("snapshot_index", 0)),
                    0, int(snap.get("commit", 0)), int(snap.get("applied", 0)),
                    synced_index=last)   # a live member fsyncs before it sends or acks
+
+
+def client_watches(number: int, snap: Snapshot) -> tuple[WatchView, ...]:
+    """The watchers other clients opened on this member (not the interface's own), each
+    at the revision it has been given everything up to."""
+    watchers = snap.get("watchers") or ()
+    assert isinstance(watchers, (list, tuple))
+    return tuple(WatchView(int(w["id"]), number, str(w["key"]), str(w["range_end"]),
+                           int(w["start"]), (), int(w["events"]), client=str(w["client"]),
+                           position=int(w["next"]) - 1)
+                 for w in watchers if not w.get("own"))
 
 
 # --- messages and the network -----------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Callable
 import grpc
 
 from engine.observe import KeyRevision, WatchEventView, WatchView, watch_saw
+from engine.runtime.etcd_watch import OWN_CLIENT
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from engine.sim.ui_client import WatchSpec
 from engine.kv.describe import show
@@ -27,6 +28,9 @@ from engine.kv.describe import show
 from .live_client import Requests
 
 EVENTS_KEPT = 12
+# The interface's own streams say so, and members leave them out of the watchers they
+# report: the panel's watches are shown from their own events, the others are plumbing.
+PANEL, HISTORY = ((OWN_CLIENT, "raftviz panel"),), ((OWN_CLIENT, "raftviz key history"),)
 HISTORY_TIMEOUT_S = 2.0
 QUIET_S = 0.3               # no more events this long after the last: a deleted key's end
 _END = object()
@@ -77,7 +81,8 @@ class Watches:
         watch = LiveWatch(next(self._ids), node, spec)
         watch.requests.put(create_request(spec.key, spec.range_end, spec.start_revision,
                                           spec.prev_kv))
-        watch.call = rpc_pb2_grpc.WatchStub(channel).Watch(request_stream(watch.requests))
+        watch.call = rpc_pb2_grpc.WatchStub(channel).Watch(request_stream(watch.requests),
+                                                           metadata=PANEL)
         with self._lock:
             self.watches[watch.id] = watch
         thread = threading.Thread(target=self._read, args=(watch,), daemon=True,
@@ -178,7 +183,7 @@ def _replay(channel: grpc.Channel, key: bytes, start: int,
     requests: queue.Queue = queue.Queue()
     requests.put(create_request(key, b"", max(1, start)))
     call = rpc_pb2_grpc.WatchStub(channel).Watch(request_stream(requests),
-                                                 timeout=HISTORY_TIMEOUT_S)
+                                                 timeout=HISTORY_TIMEOUT_S, metadata=HISTORY)
     changes: list[KeyRevision] = []
     quiet = threading.Timer(QUIET_S, call.cancel)
     try:

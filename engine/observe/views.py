@@ -162,11 +162,15 @@ class WatchView:
     total_events: int
     canceled: bool = False
     compact_revision: int = 0
+    client: str = ""     # set for a watcher another client opened (its address and library)
+    position: int = 0    # that watcher has been given every revision up to this one
 
     @property
     def target(self) -> str:
         if not self.range_end:
             return self.key
+        if self.range_end == "\0":
+            return "every key" if self.key == "\0" else f"{self.key} and every key after"
         return f"[{self.key}, {self.range_end})"
 
 

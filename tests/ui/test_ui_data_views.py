@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from engine import observe as o
-from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable
+from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
 from raftviz.ui.widgets.logs import LogGrid
 from raftviz.ui.widgets.requests import RequestList, TraceView
 
@@ -152,6 +152,32 @@ def test_the_keyspace_title_shows_the_revision_and_repaints_only_when_it_moves()
         assert f"revision {v.revision + 5}" in line.text
         assert line.cell_length == title.content_region.width
     drive(scenario)
+
+def test_another_clients_watcher_shows_where_it_stands():
+    """A live member reports watchers other clients opened (an etcdctl in another
+    terminal): the panel shows each with its keys, start and the revision it was sent up
+    to, and who opened it, beside the panel's own watches."""
+    async def scenario(app, pilot):
+        await client(pilot, "watch mine")
+        await settle(pilot)
+        theirs = o.WatchView(0, 2, "seen/", "seen0", 8, (), 3,
+                             client="127.0.0.1:41234 (grpc-go/1.26.0)", position=41)
+        panel = app.query_one(WatchesLeases)
+        panel.cluster = dataclasses.replace(view(app),
+                                            watches=view(app).watches + (theirs,))
+        lines = panel.render().plain.splitlines()
+        assert lines[1].startswith("1 mine on node")
+        assert lines[2:4] == ["[seen/, seen0) on node 2 · from @8 · sent up to @41 · 3 events",
+                              "   127.0.0.1:41234 (grpc-go/1.26.0), its watch 0"]
+    drive(scenario)
+
+
+def test_watch_targets_name_open_ended_ranges_in_words():
+    def target(key, end):
+        return o.WatchView(0, 1, key, end, 1, (), 0).target
+    assert (target("k", ""), target("a", "b")) == ("k", "[a, b)")
+    assert (target("\0", "\0"), target("a", "\0")) == ("every key", "a and every key after")
+
 
 def test_selecting_a_log_entry_follows_its_request():
     async def scenario(app, pilot):

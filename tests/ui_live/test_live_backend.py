@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
 import time
 
 import grpc
@@ -177,6 +179,37 @@ def test_a_put_another_client_sent_is_followed_from_its_entry(healed):
     watch_id = watch.answer.split()[1]
     assert trace.watch_events == (f"watch {watch_id} on node {watch.node}: PUT outside/k",)
     send(healed, f"unwatch {watch_id}")
+
+
+def test_a_watch_etcdctl_opened_shows_where_it_stands(healed):
+    """An etcdctl watch in another terminal is one of the cluster's watchers too: its
+    member reports it with the revision it has been sent up to, apart from the watches
+    the interface opens for itself (its keyspace mirror, key histories, its panel)."""
+    etcdctl = shutil.which("etcdctl")
+    if etcdctl is None:
+        pytest.skip("needs etcdctl (Debian's etcd-client)")
+    panel = send(healed, "watch panel/ --prefix")
+    url = healed.cluster.client_urls()[1]
+    node = next(n.id for n in healed.view().nodes if n.client_url == url)
+    proc = subprocess.Popen([etcdctl, "--endpoints", url, "watch", "seen/", "--prefix"],
+                            stdout=subprocess.PIPE, env={**os.environ, "ETCDCTL_API": "3"})
+    try:
+        view = wait(healed, lambda v: any(w.client for w in v.watches), "etcdctl's watcher")
+        (w,) = [w for w in view.watches if w.client]
+        assert (w.node, w.key, w.range_end, w.total_events) == (node, "seen/", "seen0", 0)
+        assert "grpc-go" in w.client and w.position == w.start_revision - 1
+        revision = put_from_outside(healed, b"seen/k")
+        put_from_outside(healed, b"unseen")
+        view = wait(healed, lambda v: any(w.client and w.position > revision
+                                          for w in v.watches), "the watcher moved on")
+        (w,) = [w for w in view.watches if w.client]
+        assert w.total_events == 1
+        assert proc.stdout.readline() == b"PUT\n"      # and etcdctl did get it
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    wait(healed, lambda v: not any(w.client for w in v.watches), "etcdctl's watcher gone")
+    send(healed, f"unwatch {panel.answer.split()[1]}")
 
 
 # --- faults -----------------------------------------------------------------------------

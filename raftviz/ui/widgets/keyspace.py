@@ -105,6 +105,9 @@ def watch_lines(watches: tuple[WatchView, ...]) -> list[Text]:
         return [Text("none · type: watch KEY [--prefix]", style="dim")]
     lines = []
     for w in watches:
+        if w.client:
+            lines += client_watch_lines(w)
+            continue
         state = "canceled" if w.canceled else plural(w.total_events, "event")
         if w.compact_revision:
             state += f" (compacted at {w.compact_revision})"
@@ -115,6 +118,15 @@ def watch_lines(watches: tuple[WatchView, ...]) -> list[Text]:
             value = f"={e.value}" if e.event == "PUT" else ""
             lines.append(Text(f"   @{e.revision} {e.event} {e.key}{value}{who}", style="dim"))
     return lines
+
+
+def client_watch_lines(w: WatchView) -> list[Text]:
+    """A watcher another client opened (etcdctl, an application): where it stands in
+    revisions, as its member reports it."""
+    line = Text(f"{w.target} on node {w.node} · from @{w.start_revision} · ") + \
+        Text(f"sent up to @{w.position}", style="bold") + \
+        Text(f" · {plural(w.total_events, 'event')}")
+    return [line, Text(f"   {w.client}, its watch {w.id}", style="dim")]
 
 
 def lease_lines(leases: tuple[LeaseView, ...]) -> list[Text]:
