@@ -389,8 +389,8 @@ class EtcdServer(ClientMixin, MembershipMixin):
         etcd does, off its apply path). Here the state is frozen (a copy of the table of
         records: tens of ms at 100,000); another task encodes it in pieces, SNAPSHOT_STEP
         records between turns of this loop, then joins and writes them on a worker
-        thread; a later turn adopts it, between two saves. Done all at once here, it stalled every member at
-        the same moment: 1.4 s at 100,000 records."""
+        thread; a later turn adopts it, between two saves. Done all at once here, it
+        stalled every member at the same moment: 1.4 s at 100,000 records."""
         written, self._snapshot_written = self._snapshot_written, None
         if written is not None:
             self.storage.adopt_snapshot(written)
