@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{nodes:>5}  {seeds:>5}  {events:>9}  {rates[nodes]:>9.0f}  {violations}",
               flush=True)
     print()
-    print(f"{'log length':>10}  {'events':>9}  {'events/s':>9}   (5 nodes, no faults, no snapshots)")
+    print(f"{'log length':>10}  {'events':>9}  {'events/s':>9}   "
+          "(5 nodes, no faults, no snapshots)")
     for length, events, rate in measure_log_growth(args.seconds * 2):
         print(f"{length:>10}  {events:>9}  {rate:>9.0f}", flush=True)
     verdict = "meets" if rates[5] >= TARGET_5_NODES else "misses"

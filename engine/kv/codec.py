@@ -4,8 +4,9 @@ The form is canonical JSON (sorted keys, no spaces, ASCII): an object with the r
 type name under "type" and every field under its own name; bytes are standard base64
 strings, enums their member names, nested compares and ops objects of the same form.
 Canonical means the same request always gives the same bytes. Decoding accepts exactly
-that form, byte for byte: unknown or missing fields, wrong JSON types, bad base64, unknown enum names,
-unknown types or nesting deeper than MAX_DEPTH raise RequestDecodeError.
+that form, byte for byte: unknown or missing fields, wrong JSON types, bad base64,
+unknown enum names, unknown types or nesting deeper than MAX_DEPTH raise
+RequestDecodeError.
 """
 
 from __future__ import annotations

@@ -67,7 +67,8 @@ class RaftLog:
 
     def is_up_to_date(self, last_index: int, term: int) -> bool:
         """Raft's election restriction: is (term, last_index) at least as new as our log?"""
-        return term > self.last_term() or (term == self.last_term() and last_index >= self.last_index())
+        return term > self.last_term() or (term == self.last_term()
+                                           and last_index >= self.last_index())
 
     # -- reading entries --
 

@@ -3,7 +3,8 @@
 `Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
 tail and the revision each applied entry of it produced, per-follower progress, held
 messages, fault gate, keyspace revision, its watchers and where each stands), coalesced
-to at most one every `interval` and only when something changed, so a watcher can never slow the member down.
+to at most one every `interval` and only when something changed, so a watcher can never
+slow the member down.
 `Command` changes the member at run time: pause and step its clock, hold / deliver / drop
 messages, cut links, drop rate, delay, heal, campaign, transfer leadership, crash. JSON
 over gRPC's generic handlers keeps it free of a .proto.

@@ -168,7 +168,8 @@ def test_nested_txns_share_the_op_budget(store):
     (DeleteRangeRequest(b"a", b"\0"), PutRequest(b"k", b"")),
     (PutRequest(b"k", b""), TxnRequest(success=(PutRequest(b"k", b""),))),
     (TxnRequest(failure=(PutRequest(b"k", b""),)), DeleteRangeRequest(b"j", b"l")),
-    (TxnRequest(success=(DeleteRangeRequest(b"k"),)), TxnRequest(success=(PutRequest(b"k", b""),))),
+    (TxnRequest(success=(DeleteRangeRequest(b"k"),)),
+     TxnRequest(success=(PutRequest(b"k", b""),))),
 ])
 def test_a_key_written_twice_is_refused(store, ops):
     with pytest.raises(KVError) as err:

@@ -101,7 +101,8 @@ def test_malformed_predict_blocks(monkeypatch, capsys, tmp_path):
 
 
 def test_the_header(monkeypatch, capsys, tmp_path):
-    header = "Some words first\n# Title\nminutes: soon\ncluster: 12 nodes, seed x\n\n## One\nText.\n"
+    header = ("Some words first\n# Title\nminutes: soon\ncluster: 12 nodes, seed x\n\n"
+              "## One\nText.\n")
     assert check(monkeypatch, capsys, tmp_path, "", header=header)[1] == [
         "3: minutes: 'soon' is not a number of minutes (1 to 240)",
         "4: cluster: a simulated cluster has 1 to 9 nodes",
