@@ -13,8 +13,9 @@ Two models, both deterministic:
    checkpoint is the whole WAL plus a db file whose pages are a seeded mix of before and
    after. Each image must open and load a state that is exactly the one committed at its
    consistent_index, from the allowed range, never going back as the cut grows; and a
-   host replaying the log from there must reach the final state. Not modelled: a disk that reorders writes inside one unsynced
-   region; SQLite's WAL frame checksums turn such a hole into a shorter prefix.
+   host replaying the log from there must reach the final state. Not modelled: a disk
+   that reorders writes inside one unsynced region; SQLite's WAL frame checksums turn such
+   a hole into a shorter prefix.
 2. Real process deaths. A child process runs the host loop on one db and SIGKILLs itself
    at a chosen commit, before or after its COMMIT; the next child resumes on the same
    file. Every commit that returned survives, the in-flight one never shows, and
