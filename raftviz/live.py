@@ -364,6 +364,9 @@ class LiveBackend:
                      for m, snap in members)
         target = self.keyspace_target()
         keys, key_count = self.keyspace.keys
+        theirs, requests = self._client_watches(members, ups), self.requests.views()
+        if theirs:
+            requests = live_views.with_client_watch_events(requests, theirs)
         return ClusterView(
             time=self.clock(), event=self.version, last_event=self.version, clock="live",
             nodes=nodes, logs=logs, messages=self._held(members), history=tuple(self.history),
@@ -371,12 +374,20 @@ class LiveBackend:
             keyspace=keys, key_count=key_count, keyspace_node=target.node if target else 0,
             revision=target.revision if target else 0,
             compact_revision=target.compact_revision if target else 0,
-            watches=self.watches.views() + tuple(
-                w for m, snap in members if ups[m.number]
-                for w in live_views.client_watches(m.number, snap)),
-            leases=self.keyspace.leases,
-            requests=self.requests.views(), capabilities=self.capabilities, note=self.note,
+            watches=self.watches.views() + theirs, leases=self.keyspace.leases,
+            requests=requests, capabilities=self.capabilities, note=self.note,
             paused=self.world_frozen)
+
+    def _client_watches(self, members: list[tuple[Member, dict]],
+                        ups: dict[int, bool]) -> tuple[o.WatchView, ...]:
+        """Watchers other clients opened, each with the events it was sent (from the
+        mirror's recent changes: members report only where each stands)."""
+        theirs = [w for m, snap in members if ups[m.number]
+                  for w in live_views.client_watches(m.number, snap)]
+        if not theirs:
+            return ()
+        changes = self.keyspace.mirror.recent_changes()
+        return tuple(live_views.sent_events(w, changes) for w in theirs)
 
     def _held(self, members: list[tuple[Member, dict]]) -> tuple[MessageView, ...]:
         traced = self.links.by_entry()

@@ -6,17 +6,21 @@ reads the keys once, then watches every key from the revision it read at: each e
 updates the copy, in revision order, as soon as the member applies it. When the member to
 show changes, the watch fails or falls behind a compaction, it reads again. A keyspace
 larger than MIRROR_MAX keys is not mirrored (`active` stays false) and the caller reads.
+The latest CHANGES_KEPT events are kept too: they tell which keys a revision changed, so
+other clients' watchers (of which members report only positions) can be shown the events
+they were sent.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Callable, Iterator
 
 import grpc
 from sortedcontainers import SortedDict
 
-from engine.observe import KeyView
+from engine.observe import KeyView, WatchEventView
 from engine.runtime.etcd_watch import OWN_CLIENT
 from engine.runtime.proto import kv_pb2, rpc_pb2, rpc_pb2_grpc
 from engine.kv.describe import show
@@ -27,6 +31,7 @@ MIRROR_MAX = 20_000
 RETRY_S = 0.5
 READ_TIMEOUT_S = 2.0
 PUT = kv_pb2.Event.PUT
+CHANGES_KEPT = 2000
 
 
 class KeyMirror(threading.Thread):
@@ -38,6 +43,7 @@ class KeyMirror(threading.Thread):
         self.source: tuple[int, str] | None = None     # what the copy is of
         self.active = False
         self.keys: SortedDict = SortedDict()           # raw key -> KeyView
+        self.changes: deque[WatchEventView] = deque(maxlen=CHANGES_KEPT)   # newest last
         self._call = None
         self._lock = threading.Lock()
         self._retarget = threading.Event()
@@ -53,6 +59,10 @@ class KeyMirror(threading.Thread):
         """The first `count` keys, and how many there are in all."""
         with self._lock:
             return tuple(self.keys.values()[:count]), len(self.keys)
+
+    def recent_changes(self) -> tuple[WatchEventView, ...]:
+        with self._lock:
+            return tuple(self.changes)
 
     def close(self) -> None:
         self._retarget.set()
@@ -114,8 +124,12 @@ class KeyMirror(threading.Thread):
             for e in events:
                 if e.type == PUT:
                     self.keys[e.kv.key] = key_view(e.kv)
+                    self.changes.append(WatchEventView(e.kv.mod_revision, "PUT",
+                                                       show(e.kv.key), show(e.kv.value)))
                 else:
                     self.keys.pop(e.kv.key, None)
+                    self.changes.append(WatchEventView(e.kv.mod_revision, "DELETE",
+                                                       show(e.kv.key), ""))
         self.changed()
 
     def _cancel(self) -> None:

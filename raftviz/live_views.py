@@ -10,16 +10,18 @@ Members carry 64-bit Raft ids; the interface numbers them 1..N, so every builder
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from engine.observe import (
     EntryView, LogView, MessageStatus, MessageView, NetworkView, NodeView, ProgressView,
-    WatchView,
+    RequestTrace, WatchEventView, WatchView,
 )
 
 Ids = Callable[[int], int]
 Snapshot = Mapping[str, object]
+EVENTS_KEPT = 12        # a watch's latest events, as views keep them
 Named = Callable[[str], str]                     # an entry's trace id -> the id shown
 Traced = Mapping[tuple[int, int], str]           # (term, index) -> the request it carries
 NO_TRACES: Traced = MappingProxyType({})
@@ -109,6 +111,25 @@ def client_watches(number: int, snap: Snapshot) -> tuple[WatchView, ...]:
                            int(w["start"]), (), int(w["events"]), client=str(w["client"]),
                            position=int(w["next"]) - 1)
                  for w in watchers if not w.get("own"))
+
+
+def sent_events(watch: WatchView, changes: Iterable[WatchEventView]) -> WatchView:
+    """A client's watcher with the events it has been sent, as far as the keyspace
+    mirror saw them: the changes on its keys from its start up to its position."""
+    sent = [c for c in changes if watch.start_revision <= c.revision <= watch.position
+            and watch.covers(c.key)]
+    return replace(watch, events=tuple(sent[-EVENTS_KEPT:]))
+
+
+def with_client_watch_events(requests: Iterable[RequestTrace],
+                             watches: tuple[WatchView, ...]) -> tuple[RequestTrace, ...]:
+    """Each write followed on to the events other clients' watchers were sent for it."""
+    out = []
+    for trace in requests:
+        seen = tuple(w.saw(e) for w in watches for e in w.events
+                     if trace.revision and e.revision == trace.revision)
+        out.append(replace(trace, watch_events=trace.watch_events + seen) if seen else trace)
+    return tuple(out)
 
 
 # --- messages and the network -----------------------------------------------------------

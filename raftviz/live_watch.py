@@ -26,8 +26,8 @@ from engine.sim.ui_client import WatchSpec
 from engine.kv.describe import show
 
 from .live_client import Requests
+from .live_views import EVENTS_KEPT
 
-EVENTS_KEPT = 12
 # The interface's own streams say so, and members leave them out of the watchers they
 # report: the panel's watches are shown from their own events, the others are plumbing.
 PANEL, HISTORY = ((OWN_CLIENT, "raftviz panel"),), ((OWN_CLIENT, "raftviz key history"),)

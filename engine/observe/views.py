@@ -165,6 +165,18 @@ class WatchView:
     client: str = ""     # set for a watcher another client opened (its address and library)
     position: int = 0    # that watcher has been given every revision up to this one
 
+    def saw(self, event: WatchEventView) -> str:
+        """How a followed request names this watch's event."""
+        text = watch_saw(self.id, self.node, event.event, event.key)
+        return text.replace("watch ", f"{self.client}: watch ", 1) if self.client else text
+
+    def covers(self, key: str) -> bool:
+        if not self.range_end:
+            return key == self.key
+        if self.range_end == "\0":
+            return key >= self.key
+        return self.key <= key < self.range_end
+
     @property
     def target(self) -> str:
         if not self.range_end:
@@ -296,8 +308,7 @@ class ClusterView:
             if lg.applied >= entry.index:
                 stages["applied"].append(NodeTime(lg.node, 0))
         revision = max(e.revision for e in found)
-        events = tuple(watch_saw(w.id, w.node, ev.event, ev.key)
-                       for w in self.watches for ev in w.events
+        events = tuple(w.saw(ev) for w in self.watches for ev in w.events
                        if revision and ev.revision == revision)
         return RequestTrace(request_id, entry.text, 0, 0,
                             "done" if stages["committed"] else "pending",

@@ -179,6 +179,15 @@ def test_watch_targets_name_open_ended_ranges_in_words():
     assert (target("\0", "\0"), target("a", "\0")) == ("every key", "a and every key after")
 
 
+def test_a_watch_covers_its_key_its_range_or_every_key_after():
+    def covers(key, end, *keys):
+        return [o.WatchView(0, 1, key, end, 1, (), 0).covers(k) for k in keys]
+    assert covers("k", "", "k", "k0", "j") == [True, False, False]
+    assert covers("a", "c", "a", "b/x", "c") == [True, True, False]
+    assert covers("b", "\0", "a", "b", "zz") == [False, True, True]
+    assert covers("\0", "\0", "", "a") == [False, True]
+
+
 def test_selecting_a_log_entry_follows_its_request():
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2")

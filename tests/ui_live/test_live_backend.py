@@ -198,13 +198,18 @@ def test_a_watch_etcdctl_opened_shows_where_it_stands(healed):
         (w,) = [w for w in view.watches if w.client]
         assert (w.node, w.key, w.range_end, w.total_events) == (node, "seen/", "seen0", 0)
         assert "grpc-go" in w.client and w.position == w.start_revision - 1
-        revision = put_from_outside(healed, b"seen/k")
-        put_from_outside(healed, b"unseen")
-        view = wait(healed, lambda v: any(w.client and w.position > revision
+        put = send(healed, "put seen/k v")
+        send(healed, "put unseen v")
+        view = wait(healed, lambda v: any(w.client and w.position > put.revision
                                           for w in v.watches), "the watcher moved on")
         (w,) = [w for w in view.watches if w.client]
         assert w.total_events == 1
         assert proc.stdout.readline() == b"PUT\n"      # and etcdctl did get it
+        # The put, followed, ends at the event etcdctl's watcher was sent.
+        assert [(e.revision, e.event, e.key) for e in w.events] == [
+            (put.revision, "PUT", "seen/k")]
+        saw = f"{w.client}: watch {w.id} on node {node}: PUT seen/k"
+        assert view.request(put.id).watch_events == (saw,)
     finally:
         proc.terminate()
         proc.wait(10)

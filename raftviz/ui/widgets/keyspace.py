@@ -112,11 +112,16 @@ def watch_lines(watches: tuple[WatchView, ...]) -> list[Text]:
         if w.compact_revision:
             state += f" (compacted at {w.compact_revision})"
         line = Text(f"{w.id} ", style="bold") + Text(f"{w.target} on node {w.node} · {state}")
-        lines.append(line)
-        for e in w.events[-3:]:
-            who = f" ({e.request_id})" if e.request_id else ""
-            value = f"={e.value}" if e.event == "PUT" else ""
-            lines.append(Text(f"   @{e.revision} {e.event} {e.key}{value}{who}", style="dim"))
+        lines += [line] + event_lines(w)
+    return lines
+
+
+def event_lines(w: WatchView) -> list[Text]:
+    lines = []
+    for e in w.events[-3:]:
+        who = f" ({e.request_id})" if e.request_id else ""
+        value = f"={e.value}" if e.event == "PUT" else ""
+        lines.append(Text(f"   @{e.revision} {e.event} {e.key}{value}{who}", style="dim"))
     return lines
 
 
@@ -126,7 +131,7 @@ def client_watch_lines(w: WatchView) -> list[Text]:
     line = Text(f"{w.target} on node {w.node} · from @{w.start_revision} · ") + \
         Text(f"sent up to @{w.position}", style="bold") + \
         Text(f" · {plural(w.total_events, 'event')}")
-    return [line, Text(f"   {w.client}, its watch {w.id}", style="dim")]
+    return [line, Text(f"   {w.client}, its watch {w.id}", style="dim")] + event_lines(w)
 
 
 def lease_lines(leases: tuple[LeaseView, ...]) -> list[Text]:
