@@ -168,7 +168,7 @@ class WatchView:
     def saw(self, event: WatchEventView) -> str:
         """How a followed request names this watch's event."""
         text = watch_saw(self.id, self.node, event.event, event.key)
-        return text.replace("watch ", f"{self.client}: watch ", 1) if self.client else text
+        return f"{self.client}: {text}" if self.client else text
 
     def covers(self, key: str) -> bool:
         if not self.range_end:
