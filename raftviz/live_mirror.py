@@ -8,7 +8,7 @@ show changes, the watch fails or falls behind a compaction, it reads again. A ke
 larger than MIRROR_MAX keys is not mirrored (`active` stays false) and the caller reads.
 The latest CHANGES_KEPT events are kept too: they tell which keys a revision changed, so
 other clients' watchers (of which members report only positions) can be shown the events
-they were sent.
+they were sent, back to the mirror's last read (it cannot know what came before).
 """
 
 from __future__ import annotations
