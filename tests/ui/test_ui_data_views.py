@@ -167,8 +167,9 @@ def test_another_clients_watcher_shows_where_it_stands():
                                             watches=view(app).watches + (theirs,))
         lines = panel.render().plain.splitlines()
         assert lines[1].startswith("1 mine on node")
-        assert lines[2:4] == ["[seen/, seen0) on node 2 · from @8 · sent up to @41 · 3 events",
-                              "   127.0.0.1:41234 (grpc-go/1.26.0), its watch 0"]
+        assert lines[2:5] == ["[seen/, seen0) on node 2 · sent up to @41",
+                              "   from @8 · 3 events · its watch 0",
+                              "   127.0.0.1:41234 (grpc-go/1.26.0)"]
     drive(scenario)
 
 

@@ -128,10 +128,12 @@ def event_lines(w: WatchView) -> list[Text]:
 def client_watch_lines(w: WatchView) -> list[Text]:
     """A watcher another client opened (etcdctl, an application): where it stands in
     revisions, as its member reports it."""
-    line = Text(f"{w.target} on node {w.node} · from @{w.start_revision} · ") + \
-        Text(f"sent up to @{w.position}", style="bold") + \
-        Text(f" · {plural(w.total_events, 'event')}")
-    return [line, Text(f"   {w.client}, its watch {w.id}", style="dim")] + event_lines(w)
+    # Short lines: the panel is a narrow column beside the keyspace.
+    line = Text(f"{w.target} on node {w.node} · ") + \
+        Text(f"sent up to @{w.position}", style="bold")
+    return [line, Text(f"   from @{w.start_revision} · {plural(w.total_events, 'event')} · "
+                       f"its watch {w.id}"),
+            Text(f"   {w.client}", style="dim")] + event_lines(w)
 
 
 def lease_lines(leases: tuple[LeaseView, ...]) -> list[Text]:
