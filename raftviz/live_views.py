@@ -103,14 +103,14 @@ def log_view(number: int, snap: Snapshot, named: Named = str) -> LogView:
 
 
 def client_watches(number: int, snap: Snapshot) -> tuple[WatchView, ...]:
-    """The watchers other clients opened on this member (not the interface's own), each
-    at the revision it has been given everything up to."""
+    """The watchers clients opened on this member (it leaves out the interface's own),
+    each at the revision it has been given everything up to."""
     watchers = snap.get("watchers") or ()
     assert isinstance(watchers, (list, tuple))
     return tuple(WatchView(int(w["id"]), number, str(w["key"]), str(w["range_end"]),
                            int(w["start"]), (), int(w["events"]), client=str(w["client"]),
                            position=int(w["next"]) - 1)
-                 for w in watchers if not w.get("own"))
+                 for w in watchers)
 
 
 def sent_events(watch: WatchView, changes: Iterable[WatchEventView]) -> WatchView:

@@ -256,8 +256,8 @@ class KVStore:
     def cancel_watch(self, watch_id: int) -> bool:
         return self._watches.cancel(watch_id)
 
-    def watcher_positions(self, limit: int = 50) -> list[WatcherPosition]:
-        """Where the first `limit` watchers stand in revisions (for views)."""
+    def watcher_positions(self, limit: int | None = None) -> list[WatcherPosition]:
+        """Where the first `limit` watchers (all: None) stand in revisions, for views."""
         return self._watches.positions(limit)
 
     def take_responses(self, watch_id: int,

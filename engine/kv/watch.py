@@ -92,8 +92,8 @@ class WatchHub:
     def cancel(self, watch_id: int) -> bool:
         return self.watchers.pop(watch_id, None) is not None
 
-    def positions(self, limit: int) -> list[WatcherPosition]:
-        """The first `limit` live watchers by id, where each stands."""
+    def positions(self, limit: int | None = None) -> list[WatcherPosition]:
+        """The first `limit` live watchers by id (all: None), where each stands."""
         live = sorted((w for w in self.watchers.values() if not w.canceled),
                       key=lambda w: w.id)
         return [WatcherPosition(w.id, w.span, w.start_rev, w.min_rev, w.synced, len(w.pending))

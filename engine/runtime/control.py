@@ -74,12 +74,19 @@ def observe(s: EtcdServer, revisions: Mapping[int, int] = MappingProxyType({})) 
                  "delay": s.gate.delay, "hold": s.gate.hold},
         "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
         "db_size": s.kv.size_bytes,
-        "watchers": [watcher_view(w, s.watch_origins.get(w.id))
-                     for w in s.kv.watcher_positions(WATCHERS_SHOWN)],
+        "watchers": client_watchers(s),
         "members": {str(m.id): {"name": m.name, "client_urls": list(m.client_urls),
                                 "peer_urls": list(m.peer_urls), "learner": m.is_learner}
                     for m in s.membership.members.values()},
     }
+
+
+def client_watchers(s: EtcdServer) -> list[dict]:
+    """The first WATCHERS_SHOWN watchers clients opened: not those a raftviz interface
+    opens for itself (its keyspace mirror, key histories, its panel's own watches)."""
+    theirs = [(w, origin) for w in s.kv.watcher_positions()
+              if (origin := s.watch_origins.get(w.id)) is None or not origin.own]
+    return [watcher_view(w, origin) for w, origin in theirs[:WATCHERS_SHOWN]]
 
 
 def watcher_view(w: WatcherPosition, origin) -> dict:
@@ -88,10 +95,9 @@ def watcher_view(w: WatcherPosition, origin) -> dict:
     end = "" if w.span.end is None else show(w.span.end) or "\0"
     view = {"key": show(w.span.start), "range_end": end, "start": w.start_rev,
             "next": w.next_rev, "synced": w.synced, "pending": w.pending,
-            "id": w.id, "client": "", "own": False, "events": 0}
+            "id": w.id, "client": "a client", "events": 0}
     if origin is not None:
-        view.update(id=origin.watch_id, client=origin.client, own=origin.own,
-                    events=origin.events)
+        view.update(id=origin.watch_id, client=origin.client, events=origin.events)
     return view
 
 
