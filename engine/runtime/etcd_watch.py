@@ -132,12 +132,15 @@ class WatchStream:
     # -- lifecycle --
 
     def close(self) -> None:
+        """The stream ended. gRPC calls this from its own thread, also while the server
+        stops, and a member stops its server from its loop and waits: so the watchers'
+        removal is handed to the loop, not waited for (waiting hung the member)."""
         if self.closed:
             return
         self.closed = True
         self.out.put(_CLOSE)
         try:
-            self.b.run_sync(self._forget_all)
+            self.b.token.run_sync_soon(self._forget_all)
         except trio.RunFinishedError:
             pass
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import grpc
 import pytest
@@ -91,3 +92,26 @@ def test_busy_port_and_foreign_data_dir(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "junk" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_member_stops_at_once_while_a_client_watches(tmp_path):
+    """SIGTERM with a client's watch stream open: the member stops its gRPC server from
+    its loop while gRPC ends the stream from its own thread; the stream's cleanup used to
+    wait for that loop, so the member hung until it was killed."""
+    from raftviz.live_procs import LocalCluster
+
+    cluster = LocalCluster(1, str(tmp_path / "c"), 20, 200)
+    cluster.start(20)
+    channel = grpc.insecure_channel(cluster.client_urls()[0].split("://")[1])
+    try:
+        def requests():
+            yield rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"k"))
+            threading.Event().wait(30)
+        call = rpc_pb2_grpc.WatchStub(channel).Watch(requests())
+        assert next(call).created
+        member = cluster.procs[1]
+        member.send_signal(signal.SIGTERM)
+        assert member.wait(timeout=5) == 0
+    finally:
+        channel.close()
+        cluster.stop()
