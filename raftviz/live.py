@@ -376,7 +376,9 @@ class LiveBackend:
             compact_revision=target.compact_revision if target else 0,
             watches=self.watches.views() + theirs, leases=self.keyspace.leases,
             requests=requests, capabilities=self.capabilities, note=self.note,
-            paused=self.world_frozen)
+            paused=self.world_frozen,
+            unlisted_watches=sum(live_views.unlisted_watches(snap)
+                                 for m, snap in members if ups[m.number]))
 
     def _client_watches(self, members: list[tuple[Member, dict]],
                         ups: dict[int, bool]) -> tuple[o.WatchView, ...]:

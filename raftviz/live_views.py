@@ -113,6 +113,13 @@ def client_watches(number: int, snap: Snapshot) -> tuple[WatchView, ...]:
                  for w in watchers)
 
 
+def unlisted_watches(snap: Snapshot) -> int:
+    """How many clients' watchers the member has beyond those it listed."""
+    listed = snap.get("watchers") or ()
+    assert isinstance(listed, (list, tuple))
+    return max(0, int(snap.get("watchers_total", 0)) - len(listed))
+
+
 def sent_events(watch: WatchView, changes: Iterable[WatchEventView]) -> WatchView:
     """A client's watcher with the events it has been sent, as far as the keyspace
     mirror saw them: the changes on its keys from its start up to its position."""

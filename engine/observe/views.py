@@ -275,6 +275,8 @@ class ClusterView:
     alarms: tuple[AlarmView, ...] = ()  # raised alarms, as the keyspace node knows them
     key_count: int = 0                  # keys on the keyspace node: more than shown when a
                                         # driver shows only the first ones (0: as shown)
+    unlisted_watches: int = 0           # clients' watchers their nodes did not list (each
+                                        # lists only its first ones)
 
     def node(self, node_id: int) -> NodeView | None:
         return next((n for n in self.nodes if n.id == node_id), None)

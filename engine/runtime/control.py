@@ -74,19 +74,21 @@ def observe(s: EtcdServer, revisions: Mapping[int, int] = MappingProxyType({})) 
                  "delay": s.gate.delay, "hold": s.gate.hold},
         "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
         "db_size": s.kv.size_bytes,
-        "watchers": client_watchers(s),
+        **client_watchers(s),
         "members": {str(m.id): {"name": m.name, "client_urls": list(m.client_urls),
                                 "peer_urls": list(m.peer_urls), "learner": m.is_learner}
                     for m in s.membership.members.values()},
     }
 
 
-def client_watchers(s: EtcdServer) -> list[dict]:
-    """The first WATCHERS_SHOWN watchers clients opened: not those a raftviz interface
-    opens for itself (its keyspace mirror, key histories, its panel's own watches)."""
+def client_watchers(s: EtcdServer) -> dict:
+    """The first WATCHERS_SHOWN watchers clients opened, and how many there are: not
+    those a raftviz interface opens for itself (its keyspace mirror, key histories, its
+    panel's own watches)."""
     theirs = [(w, origin) for w in s.kv.watcher_positions()
               if (origin := s.watch_origins.get(w.id)) is None or not origin.own]
-    return [watcher_view(w, origin) for w, origin in theirs[:WATCHERS_SHOWN]]
+    return {"watchers": [watcher_view(w, origin) for w, origin in theirs[:WATCHERS_SHOWN]],
+            "watchers_total": len(theirs)}
 
 
 def watcher_view(w: WatcherPosition, origin) -> dict:

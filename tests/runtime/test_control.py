@@ -1,11 +1,15 @@
 """The control service on live members: observe, partition the leader, hold and deliver."""
 
 import functools
+import threading
 
+import grpc
 import pytest
 import trio
 
-from engine.runtime.control import ControlClient, observe
+from engine.runtime.control import WATCHERS_SHOWN, ControlClient, observe
+from engine.runtime.etcd_watch import OWN_CLIENT
+from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 from engine.runtime.membership import Membership
 from engine.runtime.node import run_member
 from engine.runtime.server import ServerConfig
@@ -79,6 +83,40 @@ async def test_an_idle_members_report_does_not_change_with_its_heartbeats(tmp_pa
                 break
         else:
             pytest.fail("every ten heartbeats changed the leader's report")
+        n.cancel_scope.cancel()
+
+
+@pytest.mark.trio
+async def test_a_member_lists_its_first_clients_watchers_and_counts_them_all(tmp_path):
+    """Observe lists the first WATCHERS_SHOWN watchers clients opened (who each is comes
+    from its call), counts every one, and leaves out those a raftviz interface opens for
+    itself, which say so in their metadata."""
+    async with trio.open_nursery() as n:
+        members, urls = await start_cluster(n, tmp_path, 1)
+        await until(lambda: leader(members))
+        member, opened = members[0], threading.Event()
+
+        def creating(key: bytes):
+            yield rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=key))
+            opened.wait()
+
+        channel = grpc.insecure_channel(urls[0])
+        stub = rpc_pb2_grpc.WatchStub(channel)
+        calls = [stub.Watch(creating(b"k%d" % i)) for i in range(WATCHERS_SHOWN + 2)]
+        calls.append(stub.Watch(creating(b"mirror"), metadata=((OWN_CLIENT, "mirror"),)))
+        try:
+            await until(lambda: len(member.watch_origins) == WATCHERS_SHOWN + 3)
+            report = observe(member)
+        finally:
+            opened.set()
+            for call in calls:
+                call.cancel()
+            channel.close()
+        assert report["watchers_total"] == WATCHERS_SHOWN + 2
+        listed = [w["key"] for w in report["watchers"]]
+        assert len(set(listed)) == WATCHERS_SHOWN and "mirror" not in listed
+        assert all(w["client"].startswith("127.0.0.1:") and "grpc-python" in w["client"]
+                   for w in report["watchers"])
         n.cancel_scope.cancel()
 
 

@@ -163,13 +163,14 @@ def test_another_clients_watcher_shows_where_it_stands():
         theirs = o.WatchView(0, 2, "seen/", "seen0", 8, (), 3,
                              client="127.0.0.1:41234 (grpc-go/1.26.0)", position=41)
         panel = app.query_one(WatchesLeases)
-        panel.cluster = dataclasses.replace(view(app),
-                                            watches=view(app).watches + (theirs,))
+        panel.cluster = dataclasses.replace(view(app), watches=view(app).watches + (theirs,),
+                                            unlisted_watches=2)
         lines = panel.render().plain.splitlines()
         assert lines[1].startswith("1 mine on node")
         assert lines[2:5] == ["[seen/, seen0) on node 2 · sent up to @41",
                               "   from @8 · 3 events · its watch 0",
                               "   127.0.0.1:41234 (grpc-go/1.26.0)"]
+        assert lines[5] == "and 2 more, not listed by their nodes"
     drive(scenario)
 
 

@@ -159,8 +159,9 @@ class WatchesLeases(Widget):
 
     def watch_cluster(self, old: ClusterView | None, view: ClusterView | None) -> None:
         # Most views change neither (a busy keyspace): repaint only when one did.
-        if old is None or view is None or (old.watches, old.leases) != (view.watches,
-                                                                        view.leases):
+        def shown(v: ClusterView) -> tuple:
+            return v.watches, v.unlisted_watches, v.leases
+        if old is None or view is None or shown(old) != shown(view):
             self.refresh()
 
     def render(self) -> Text:
@@ -168,5 +169,8 @@ class WatchesLeases(Widget):
         if view is None:
             return Text("")
         lines = [Text("Watches", style="bold underline")] + watch_lines(view.watches)
+        if view.unlisted_watches:
+            lines.append(Text(f"and {view.unlisted_watches} more, not listed by their "
+                              "nodes", style="dim"))
         lines += [Text(""), Text("Leases", style="bold underline")] + lease_lines(view.leases)
         return Text("\n").join(lines)
