@@ -123,8 +123,9 @@ def unlisted_watches(snap: Snapshot) -> int:
 def sent_events(watch: WatchView, changes: Iterable[WatchEventView]) -> WatchView:
     """A client's watcher with the events it has been sent, as far as the keyspace
     mirror saw them: the changes on its keys from its start up to its position."""
+    span = watch.span()
     sent = [c for c in changes if watch.start_revision <= c.revision <= watch.position
-            and watch.covers(c.key)]
+            and span.contains(c.key.encode())]
     return replace(watch, events=tuple(sent[-EVENTS_KEPT:]))
 
 

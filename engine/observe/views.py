@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.kv.keys import KeySpan
+
 from .kinds import Cap, MessageStatus
 
 __all__ = [
@@ -170,12 +172,12 @@ class WatchView:
         text = watch_saw(self.id, self.node, event.event, event.key)
         return f"{self.client}: {text}" if self.client else text
 
+    def span(self) -> KeySpan:
+        """Its keys, read back from etcd's (key, range_end) as text."""
+        return KeySpan.of(self.key.encode(), self.range_end.encode())
+
     def covers(self, key: str) -> bool:
-        if not self.range_end:
-            return key == self.key
-        if self.range_end == "\0":
-            return key >= self.key
-        return self.key <= key < self.range_end
+        return self.span().contains(key.encode())
 
     @property
     def target(self) -> str:
