@@ -2,9 +2,9 @@
 
 `Observe` streams JSON snapshots of the member (role, term, vote, commit, applied, log
 tail and the revision each applied entry of it produced, per-follower progress, held
-messages, fault gate, keyspace revision, its watchers and where each stands), coalesced
-to at most one every `interval` and only when something changed, so a watcher can never
-slow the member down.
+messages, the last messages it sent or dropped, fault gate, keyspace revision, its
+watchers and where each stands), coalesced to at most one every `interval` and only when
+something changed, so a watcher can never slow the member down.
 `Command` changes the member at run time: pause and step its clock, hold / deliver / drop
 messages, cut links, drop rate, delay, heal, campaign, transfer leadership, crash. JSON
 over gRPC's generic handlers keeps it free of a .proto.
@@ -37,6 +37,7 @@ SERVICE = "raftviz.Control"
 LOG_TAIL = 40
 REVISIONS_KEPT = 4 * LOG_TAIL    # applied index -> revision, for entries still in the tail
 WATCHERS_SHOWN = 20
+TRAFFIC_PACE = 0.25      # seconds between reports that bring only new messages
 
 
 def _dumps(obj) -> bytes:
@@ -72,6 +73,7 @@ def observe(s: EtcdServer, revisions: Mapping[int, int] = MappingProxyType({})) 
                   "type": h.message.type.value} for h in s.gate.held.values()],
         "gate": {"cut": sorted(s.gate.cut), "drop_rate": s.gate.drop_rate,
                  "delay": s.gate.delay, "hold": s.gate.hold},
+        "traffic": s.traffic.report(),
         "revision": s.kv.current_revision, "compact_revision": s.kv.compact_revision,
         "db_size": s.kv.size_bytes,
         **client_watchers(s),
@@ -128,6 +130,18 @@ def _payload_text(data: bytes) -> tuple[str, str | None, str | None]:
         return f"{kind.name.lower().replace('_', ' ')}", None, None
     except ValueError:
         return data[:24].hex(), None, None
+
+
+def worth_sending(snap: dict, last: dict | None, since: float) -> bool:
+    """A report goes out when it changed, but one whose only news is the member's
+    traffic waits TRAFFIC_PACE after the last: an idle cluster's heartbeats would
+    otherwise keep every interface redrawing 20 times a second. The traffic report holds
+    more messages than an idle member sends in that time, so none is missed."""
+    if snap == last:
+        return False
+    if last is None or since >= TRAFFIC_PACE:
+        return True
+    return {**snap, "traffic": None} != {**last, "traffic": None}
 
 
 class Commands:
@@ -227,15 +241,16 @@ class ControlService:
                                          trio_token=self.token)
 
     def observe_stream(self, request, context):
-        last = None
+        last, sent_at = None, 0.0
         while context.is_active():
             try:
                 snap = self._snapshot()
             except trio.RunFinishedError:
                 return
-            if snap != last:
+            now = time.monotonic()
+            if worth_sending(snap, last, now - sent_at):
                 yield snap
-                last = snap
+                last, sent_at = snap, now
             time.sleep(self.interval)
 
     def command(self, request, context):

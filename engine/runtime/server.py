@@ -38,6 +38,7 @@ from .client_ops import ClientMixin
 from .cluster_ops import MembershipMixin
 from .membership import Member, Membership
 from .reads import ReadQueue
+from .traffic import Traffic
 from .transport import PeerTransport, parse_host_port
 
 log = logging.getLogger("raftviz.server")
@@ -84,6 +85,7 @@ class EtcdServer(ClientMixin, MembershipMixin):
         self.ids = IdGenerator(self.id, time.time_ns() >> 10)
         self.waiters = Waiters()
         self.gate = FaultGate(self.id, random.Random(self.id))
+        self.traffic = Traffic()
         self.paused = False
         self.stopped = False
         self.lead = 0
@@ -158,7 +160,7 @@ class EtcdServer(ClientMixin, MembershipMixin):
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         await trio.to_thread.run_sync(self._open)
         self.transport = PeerTransport(
-            self.id, self.cfg.peer_listen, self._deliver, self.gate,
+            self.id, self.cfg.peer_listen, self._deliver, self.gate, self.traffic,
             unreachable=lambda peer: self._post(("unreachable", peer)),
             max_frame_size=self.cfg.max_frame_size,
             ssl_server=self.cfg.ssl_server, ssl_client=self.cfg.ssl_client,

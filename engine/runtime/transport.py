@@ -27,6 +27,7 @@ from engine.wire import (
 )
 
 from .faultgate import FaultGate
+from .traffic import Traffic
 
 log = logging.getLogger("raftviz.transport")
 
@@ -48,6 +49,7 @@ class _Peer:
 class PeerTransport:
     def __init__(self, node_id: int, listen: tuple[str, int],
                  deliver: Callable[[Message], None], gate: FaultGate | None = None,
+                 traffic: Traffic | None = None,
                  unreachable: Callable[[int], None] = lambda peer: None,
                  max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
                  ssl_server=None, ssl_client=None,
@@ -57,6 +59,7 @@ class PeerTransport:
         self.listen = listen
         self.deliver = deliver
         self.gate = gate or FaultGate(node_id)
+        self.traffic = traffic or Traffic()
         self.unreachable = unreachable
         self.max_frame_size = max_frame_size
         self.ssl_server, self.ssl_client = ssl_server, ssl_client
@@ -104,11 +107,13 @@ class PeerTransport:
         for m in messages:
             verdict = self.gate.route(m)
             if verdict.action == "send":
+                self.traffic.note(m)
                 if verdict.delay > 0 and self._nursery is not None:
                     self._nursery.start_soon(self._send_later, m, verdict.delay)
                 else:
                     self.enqueue(m)
             elif verdict.action == "drop":
+                self.traffic.note(m, verdict.reason)
                 self.stats["dropped"] += 1
 
     async def _send_later(self, m: Message, delay: float) -> None:
