@@ -4,10 +4,11 @@
 member, as `raftviz up` does) and owns it; `LiveBackend.attach(endpoints)` watches a
 cluster someone else started: through raftviz's control service when the members serve
 it, else read-only through etcd's own API (a real etcd). Background threads keep the
-latest word from every member (live_observe), the keyspace and leases (live_keyspace),
-client requests and watches (live_client, live_watch), and where each request's entry
-is in every member's log (live_links); `view()` only assembles what they hold, so the
-interface never waits on the network. Commands are in live_commands.
+latest word from every member (live_observe), the messages they send (live_traffic), the
+keyspace and leases (live_keyspace), client requests and watches (live_client,
+live_watch), and where each request's entry is in every member's log (live_links);
+`view()` only assembles what they hold, so the interface never waits on the network.
+Commands are in live_commands.
 
 Time on a live cluster is the wall clock. Freezing the world (PauseWorld) stops every
 member's clock and holds every message; only then can time be moved by hand, so
@@ -40,6 +41,7 @@ from .live_keyspace import KeyspaceCache, Target
 from .live_links import EntryLinks
 from .live_observe import ControlObserver, EtcdPoller, Member, Notifier, member_urls, probe
 from .live_procs import LocalCluster
+from .live_traffic import TrafficLog
 from .live_watch import Watches
 
 CONTROL_CAPS = frozenset(Cap) - {Cap.HISTORY, Cap.SKEW, Cap.DISK, Cap.SNAPSHOT,
@@ -68,6 +70,7 @@ class LiveBackend:
                  cluster: LocalCluster | None = None) -> None:
         self.control, self.cluster = control, cluster
         self.started = time.monotonic()
+        self.traffic = TrafficLog(int(time.time() * 1000))
         self.stop = threading.Event()
         self._lock = threading.RLock()
         self.members = [Member(i + 1, url) for i, url in enumerate(urls)]
@@ -178,6 +181,10 @@ class LiveBackend:
             self._discover(snap.get("members") or {})
             self._mark_removed()
         self.links.observe(member.number, snap, self.clock())
+        sent = self.traffic.take(member.number, snap.get("traffic") or {}, self.number_of,
+                                 self.links.by_entry())
+        with self._lock:
+            self.history.extend(sent)
         if old.get("revision") != snap.get("revision") or old.get("lead") != snap.get("lead"):
             self.keyspace.poke()
         if self.world_frozen and not snap.get("paused") and member.number not in self.freezing:
@@ -378,7 +385,8 @@ class LiveBackend:
             requests=requests, capabilities=self.capabilities, note=self.note,
             paused=self.world_frozen,
             unlisted_watches=sum(live_views.unlisted_watches(snap)
-                                 for m, snap in members if ups[m.number]))
+                                 for m, snap in members if ups[m.number]),
+            unshown_messages=self.traffic.missed)
 
     def _client_watches(self, members: list[tuple[Member, dict]],
                         ups: dict[int, bool]) -> tuple[o.WatchView, ...]:

@@ -37,6 +37,7 @@ class MessageStatus(enum.Enum):
     IN_FLIGHT = "in flight"
     DELIVERED = "delivered"
     DROPPED = "dropped"
+    SENT = "sent"            # a live member's gate let it out; when it lands is not known
 
 
 class CrashMode(enum.Enum):

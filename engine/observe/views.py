@@ -117,6 +117,12 @@ class MessageView:
     note: str = ""          # why it was dropped, or where it waits
     request_ids: tuple[str, ...] = ()   # client requests its entries carry
 
+    @property
+    def watched(self) -> bool:
+        """Live traffic: a member reported it after sending it, so it was never held and
+        no command takes it. Such messages have negative ids."""
+        return self.id < 0
+
 
 @dataclass(frozen=True, slots=True)
 class KeyView:
@@ -261,7 +267,7 @@ class ClusterView:
     nodes: tuple[NodeView, ...]
     logs: tuple[LogView, ...]
     messages: tuple[MessageView, ...]   # held and in flight
-    history: tuple[MessageView, ...]    # recently delivered or dropped, oldest first
+    history: tuple[MessageView, ...]    # recently delivered, dropped or sent, oldest first
     network: NetworkView
     keyspace: tuple[KeyView, ...]
     keyspace_node: int
@@ -279,6 +285,7 @@ class ClusterView:
                                         # driver shows only the first ones (0: as shown)
     unlisted_watches: int = 0           # clients' watchers their nodes did not list (each
                                         # lists only its first ones)
+    unshown_messages: int = 0           # messages live members sent that no report carried
 
     def node(self, node_id: int) -> NodeView | None:
         return next((n for n in self.nodes if n.id == node_id), None)

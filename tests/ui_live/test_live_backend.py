@@ -237,11 +237,34 @@ def test_partitioned_leader_is_replaced_at_a_higher_term(healed):
     view = wait(healed, lambda v: any(
         n.is_leader and n.id in others and n.term > before.term for n in v.nodes),
         "a new leader among the majority")
+    wait(healed, lambda v: any(
+        m.status is MessageStatus.DROPPED and m.frm == before.id and
+        m.note == f"link {before.id}→{m.to} is cut" for m in v.history),
+        "the cut node's messages lost at its gate, in its traffic")
     assert healed.execute(o.Heal()).startswith("Network healed")
     # Each member's next Observe snapshot shows its links whole again.
     wait(healed, lambda v: v.network.cuts == (), "no cuts in the network view")
     view = stable_leader(healed)
     assert view.leader().term > before.term
+
+
+def test_the_nodes_traffic_shows_as_they_send_it(healed):
+    """Every member reports what it sent: the leader's heartbeats to each follower, and
+    the append that carried a put's entry, linked to the request."""
+    leader = stable_leader(healed).leader()
+    rid = healed.client("put traffic/k v").request_id
+    view = wait(healed, lambda v: any(m.type == "MsgApp" and rid in m.request_ids
+                                      for m in v.history), "the put's append in the traffic")
+    beats = [m for m in view.history if m.type == "MsgHeartbeat" and m.term == leader.term
+             and m.status is MessageStatus.SENT]
+    assert {m.to for m in beats} == {1, 2, 3} - {leader.id}
+    assert all(m.frm == leader.id and m.id < 0 for m in beats)
+    append = next(m for m in view.history if rid in m.request_ids)
+    assert append.frm == leader.id and append.entry_count >= 1
+    assert view.request(rid).proposed_at - 100 <= append.sent_at <= view.time
+    answers = [m for m in view.history if m.type == "MsgAppResp" and m.to == leader.id and
+               m.index >= view.request(rid).index]
+    assert answers, "the followers' acknowledgements of the put's entry"
 
 
 def test_hold_then_deliver_one_message(healed):
@@ -252,8 +275,8 @@ def test_hold_then_deliver_one_message(healed):
     assert healed.execute(o.Deliver(message.id)).startswith(f"Delivered #{message.id}")
     after = healed.view()
     assert after.message(message.id) is None
-    assert after.history[-1].id == message.id
-    assert after.history[-1].status is MessageStatus.DELIVERED
+    delivered = [m for m in after.history if m.id == message.id]
+    assert [m.status for m in delivered] == [MessageStatus.DELIVERED]
     with pytest.raises(CommandRefused):
         healed.execute(o.Deliver(message.id))
     healed.execute(o.Hold(False))

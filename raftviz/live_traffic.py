@@ -1,0 +1,69 @@
+"""A live cluster's Raft traffic, as the interface's timeline shows it.
+
+Every member reports the last messages its gate let out or dropped, numbered
+(engine.runtime.traffic). `TrafficLog` turns the ones not seen yet into MessageViews for
+the backend's history, and counts those it never saw: a busy member sends more between
+two reports than a report carries, so under load the timeline is a sample, and says so.
+A member that restarts numbers its messages from 1 again; that starts its count afresh.
+Live traffic has negative message ids: it is watched, not held, so no command takes it.
+"""
+
+from __future__ import annotations
+
+from engine.observe import MessageStatus, MessageView
+
+from .live_views import MESSAGE_ID_SPAN, NO_TRACES, Ids, Traced
+
+
+class TrafficLog:
+    def __init__(self, origin_ms: int) -> None:
+        self.origin_ms = origin_ms        # the backend's time 0, on the wall clock
+        self.last: dict[int, int] = {}    # member number -> the last message number taken
+        self.missed = 0                   # sent since the interface attached, never shown
+
+    def take(self, number: int, report: dict, ids: Ids,
+             traced: Traced = NO_TRACES) -> list[MessageView]:
+        """The messages in one member's report that were not taken before."""
+        recent = [s for s in report.get("recent") or () if isinstance(s, dict)]
+        count = int(report.get("count", 0))
+        last = self.last.get(number)
+        if last is None or count < last:          # the first report, or a restarted member
+            last = min((int(s["seq"]) for s in recent), default=count + 1) - 1
+        new = [s for s in recent if int(s["seq"]) > last]
+        self.missed += max(0, count - last - len(new))
+        self.last[number] = max(count, last)
+        return [self.view(number, s, ids, traced) for s in new]
+
+    def view(self, number: int, sent: dict, ids: Ids, traced: Traced) -> MessageView:
+        frm, to = ids(int(sent["from"])), ids(int(sent["to"]))
+        kind, count, dropped = str(sent["type"]), int(sent["entries"]), str(sent["dropped"])
+        first, last = tuple(sent.get("first") or (0, 0)), tuple(sent.get("last") or (0, 0))
+        summary = entries_summary(count, first[1], last[1])
+        text = (f"{frm}->{to} {kind} Term:{sent['term']} "
+                f"Log:{sent['log_term']}/{sent['index']}" +
+                (" Rejected" if sent["reject"] else "") +
+                (f" Commit:{sent['commit']}" if sent["commit"] else "") +
+                (f" Entries: {summary}" if summary else ""))
+        carried = tuple(rid for entry, rid in traced.items()
+                        if count and first <= entry <= last)
+        return MessageView(
+            -(number * MESSAGE_ID_SPAN + int(sent["seq"]) % MESSAGE_ID_SPAN), kind, frm, to,
+            int(sent["term"]), int(sent["index"]), int(sent["log_term"]), int(sent["commit"]),
+            summary, count, bool(sent["reject"]), text,
+            MessageStatus.DROPPED if dropped else MessageStatus.SENT,
+            int(sent["at"]) - self.origin_ms, note=drop_note(dropped, frm, to),
+            request_ids=carried)
+
+
+def entries_summary(count: int, first: int, last: int) -> str:
+    """"1 entry @5", "3 entries 5..7"; a proposal's entries have no index yet."""
+    if not count:
+        return ""
+    if not first:
+        return "1 entry" if count == 1 else f"{count} entries"
+    return f"1 entry @{first}" if count == 1 else f"{count} entries {first}..{last}"
+
+
+def drop_note(reason: str, frm: int, to: int) -> str:
+    """The gate's reason, with the nodes' numbers for its raft ids."""
+    return f"link {frm}→{to} is cut" if reason.startswith("link ") else reason
