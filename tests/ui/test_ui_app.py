@@ -12,12 +12,14 @@ from textual.widgets import Button, TabbedContent
 from engine import observe as o
 from engine.observe import MessageStatus
 from engine.sim.backend import SimBackend
+from raftviz.live import CONTROL_CAPS, ETCD_CAPS
 from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, TickBox
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.nodes import NodeCard
 from raftviz.ui.widgets.timeline import TimelineBody
+from raftviz.ui.widgets.wire import TRAFFIC_EVERY_MS
 
 from .ui_helpers import client, drive, elected_app, settle, view
 
@@ -122,17 +124,18 @@ def test_clicking_a_message_delivers_it():
     drive(scenario)
 
 
-def test_the_side_message_list_says_its_whole_mode_line_at_120_columns():
-    def shown(app) -> str:
-        line = app.query_one("#wire-side .wire-mode")
-        return "\n".join(strip.text.strip() for strip in line.render_lines(
-            Region(0, 0, line.size.width, line.size.height)))
+def side_mode_line(app) -> str:
+    line = app.query_one("#wire-side .wire-mode")
+    return "\n".join(strip.text.strip() for strip in line.render_lines(
+        Region(0, 0, line.size.width, line.size.height)))
 
+
+def test_the_side_message_list_says_its_whole_mode_line_at_120_columns():
     async def scenario(app, pilot):
-        assert shown(app).endswith("in flight\nh holds messages to deliver one by one")
+        assert side_mode_line(app).endswith("in flight\nh holds messages to deliver one by one")
         await pilot.press("h")
         await pilot.pause()
-        assert shown(app).endswith("in flight\n⏎ deliver · x drop · a all · h release")
+        assert side_mode_line(app).endswith("in flight\n⏎ deliver · x drop · a all · h release")
     drive(scenario, size=(120, 40))
 
 
@@ -146,6 +149,70 @@ def test_timeline_draws_arrows_and_hides_heartbeats():
         assert "Heartbeat" not in body.render().plain
         assert "hidden" in note(app)
     drive(scenario)
+
+
+def live_traffic(view: o.ClusterView) -> o.ClusterView:
+    """The view as a live cluster's reports make it: two heartbeats from the leader and
+    a vote lost at a cut link, watched rather than held (negative ids)."""
+    def sent(seq, kind, frm, to, at, status=MessageStatus.SENT, why=""):
+        return o.MessageView(-seq, kind, frm, to, 2, 0, 0, 0, "", 0, False, "", status, at,
+                             note=why)
+    return dataclasses.replace(view, clock="live", unshown_messages=1234, messages=(), history=(
+        sent(1, "MsgHeartbeat", 1, 2, 100), sent(2, "MsgHeartbeat", 1, 3, 101),
+        sent(3, "MsgVote", 3, 1, 150, MessageStatus.DROPPED, "link 3→1 is cut")))
+
+
+def test_a_live_clusters_traffic_is_listed_newest_first_and_no_key_acts_on_it():
+    async def scenario(app, pilot):
+        simulated = app.session.backend.view
+        app.session.backend.view = lambda: live_traffic(simulated())
+        app.session.dirty = True
+        app.refresh_view()
+        await pilot.pause()
+        table = app.query_one("#wire-side MessageTable")
+        assert [table.cells[key][2].plain for key in table.keys] == [
+            "Vote 3→1", "Heartbeat 1→3", "Heartbeat 1→2"]
+        assert [table.cells[key][1].plain for key in table.keys] == ["✕ lost", "0.1s", "0.1s"]
+        # Traffic that came less than TRAFFIC_EVERY_MS later waits for the next redraw.
+        shown = view(app)
+        later = dataclasses.replace(shown, history=shown.history[:1])
+        table.cluster = dataclasses.replace(later, time=shown.time + TRAFFIC_EVERY_MS - 1)
+        assert len(table.keys) == 3
+        table.cluster = dataclasses.replace(later, time=shown.time + TRAFFIC_EVERY_MS)
+        assert len(table.keys) == 1
+        assert table.cells[table.keys[0]][0].plain == ""     # no id: nothing to deliver
+        assert side_mode_line(app).startswith("0 in flight, then the latest sent\n")
+        table.focus()
+        before = note(app)
+        await pilot.press("enter")
+        assert app.chosen_message() is None and note(app) == before
+        await pilot.press("x")
+        assert note(app) == "No message is waiting."
+        await pilot.press("2")
+        lanes = app.query_one("LaneHeader").render().plain
+        assert lanes.endswith("a sample: 1,234 others not shown")
+        rows = app.query_one(TimelineBody).render().plain.splitlines()
+        assert rows[-1].endswith(" Vote t2 ✕ link 3→1 is cut") and "#" not in rows[-1]
+    drive(scenario)
+
+
+def test_an_empty_live_timeline_says_whether_messages_will_come():
+    async def scenario(app, pilot):
+        simulated = app.session.backend.view
+        body = app.query_one(TimelineBody)
+        await pilot.press("2")
+        assert body.render().plain.startswith("No messages yet. Tick (t)")
+        for caps, says in ((CONTROL_CAPS, "No messages yet: they appear here as the nodes "
+                                          "send them."),
+                           (ETCD_CAPS, "etcd does not report the messages its members send "
+                                       "to each other.")):
+            app.session.backend.view = lambda caps=caps: dataclasses.replace(
+                simulated(), clock="live", history=(), messages=(), capabilities=caps)
+            app.session.dirty = True
+            app.refresh_view()
+            await pilot.pause()
+            assert body.render().plain == says
+    drive(scenario, app=RaftvizApp(SimBackend(seed=1)))
 
 
 # --- network ---

@@ -50,6 +50,9 @@ class RowGrid(ScrollView, can_focus=True):
         Binding("enter", "select", show=False),
     ]
     COMPONENT_CLASSES: ClassVar = {"rowgrid--header", "rowgrid--cursor"}
+    # True: a last auto column takes what the others leave and cuts longer cells, so rows
+    # that change many times a second never change the table's width.
+    LAST_FITS = False
     DEFAULT_CSS = """
     RowGrid {
         background: $surface;
@@ -280,6 +283,8 @@ class RowGrid(ScrollView, can_focus=True):
             return column.width
         widest = max((cell_len(str(line)) for line in label_lines(column.label, 1)),
                      default=0)
+        if self.LAST_FITS and i == len(self.columns) - 1:
+            return widest
         for cells in self.cells.values():
             if i < len(cells):
                 widest = max(widest, cell_len(plain(cells[i])))

@@ -4,7 +4,9 @@ Like a sequence diagram: a row per message, drawn from its sender's lane (●) t
 receiver's (▶ or ◀). A dropped message ends in ✕ before it reaches its lane, a held one
 is dotted and ends in ▷, one still in flight is dashed. Rows of the followed request are
 highlighted. The panel scrolls back through the recent history and sticks to the newest
-row unless you scrolled away.
+row unless you scrolled away. On a live cluster the rows are what the nodes reported
+sending; when they sent more than their reports carried, the heading says how many it
+left out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from engine.observe import ClusterView, MessageStatus, MessageView, RequestTrace
+from engine.observe import Cap, ClusterView, MessageStatus, MessageView, RequestTrace
 
 from ..format import node_title
 from .wire import TYPE_STYLES
@@ -72,7 +74,8 @@ def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text
     text.append("".join(chars[:lo]), style="dim")
     text.append("".join(chars[lo:hi]), style=style)
     text.append("".join(chars[hi:]), style="dim")
-    label = f" #{m.id} {m.type.removeprefix('Msg')} t{m.term}"
+    label = " " if m.watched else f" #{m.id} "     # live traffic is seen, never held: no id
+    label += f"{m.type.removeprefix('Msg')} t{m.term}"
     if m.entries:
         label += f" {m.entries}"
     if m.status is MessageStatus.DROPPED:
@@ -86,6 +89,16 @@ def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text
 
 
 HEARTBEATS = ("MsgHeartbeat", "MsgHeartbeatResp")
+EMPTY_SIM = "No messages yet. Tick (t) or step (s) and they appear here."
+EMPTY_LIVE = "No messages yet: they appear here as the nodes send them."
+EMPTY_ETCD = "etcd does not report the messages its members send to each other."
+
+
+def empty_text(view: ClusterView) -> str:
+    if view.clock != "live":
+        return EMPTY_SIM
+    # Members that can hold messages (raftviz's) report them; a real etcd does neither.
+    return EMPTY_LIVE if Cap.HOLD in view.capabilities else EMPTY_ETCD
 
 
 def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageView]:
@@ -110,8 +123,7 @@ class TimelineBody(Widget):
         trace = view.request(self.followed) if self.followed else None
         rows = timeline_rows(view, self.heartbeats)
         if not rows:
-            return Text("No messages yet. Tick (t) or step (s) and they appear here.",
-                        style="dim")
+            return Text(empty_text(view), style="dim")
         return Text("\n").join(row(m, pos, span, on_path(m, trace)) for m in rows)
 
     def get_content_height(self, container, viewport, width: int) -> int:
@@ -182,5 +194,8 @@ class LaneHeader(Widget):
             tag = f"{label[0]}{label[1]}"
             start = max(0, pos[n.id] - len(tag) // 2)
             chars[start:start + len(tag)] = tag
-        return Text(" " * TIME_WIDTH + "".join(chars).rstrip() + "   (time ↓, newest last)",
+        text = Text(" " * TIME_WIDTH + "".join(chars).rstrip() + "   (time ↓, newest last)",
                     style="bold")
+        if view.unshown_messages:
+            text.append(f" · a sample: {view.unshown_messages:,} others not shown", style="dim")
+        return text

@@ -2,7 +2,10 @@
 
 Enter (or a click) on a row delivers that message now; `x` drops it. Held messages say
 ■ held; messages in flight say when they land. A line above the list says what mode
-the wire is in and how to change it.
+the wire is in and how to change it. On a live cluster, where messages land too fast to
+wait on the wire, the latest ones the nodes sent follow, newest first, dimmed, with the
+second they were sent (✕ lost when the sender's gate dropped them): they are shown, not
+held, so no key acts on them.
 """
 
 from __future__ import annotations
@@ -54,9 +57,18 @@ def details(m: MessageView) -> str:
     return " · ".join(parts)
 
 
+RECENT_SHOWN = 12      # live traffic listed under the waiting messages
+TRAFFIC_EVERY_MS = 200  # ... renewed at most five times a second: faster is a blur to read,
+                        # and under load it cost frames
+
+
 def when(m: MessageView, now: int) -> Text:
     if m.status is MessageStatus.HELD:
         return Text("■ held", style="bold")
+    if m.status is MessageStatus.SENT:
+        return Text(f"{m.sent_at / 1000:.1f}s")
+    if m.status is MessageStatus.DROPPED:
+        return Text("✕ lost")
     if m.deliver_at is None:
         return Text("")
     return Text(f"→ {max(0, m.deliver_at - now)}ms")
@@ -65,9 +77,11 @@ def when(m: MessageView, now: int) -> Text:
 class MessageTable(RowGrid):
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     followed: reactive[str | None] = reactive(None, repaint=False)
+    _traffic: tuple[MessageView, ...] = ()
+    _traffic_at = 0                # the view's time when they were taken
 
     def on_mount(self) -> None:
-        self.set_columns([Column("id", "#", 8), Column("when", "lands", 7),
+        self.set_columns([Column("id", "#", 8), Column("when", "when", 7),
                           Column("type", "message", 17), Column("term", "term", 4),
                           Column("details", "details")])
         self.redraw()
@@ -82,19 +96,37 @@ class MessageTable(RowGrid):
         view = self.cluster
         if view is None:
             return
-        self.set_rows((str(m.id), [
-            Text(f"#{m.id}", style="reverse" if self.followed and self.followed in m.request_ids
-                 else ""),
-            when(m, view.time), type_text(m) + f" {m.frm}→{m.to}", str(m.term), details(m)])
-            for m in view.messages)
+        if not self._traffic or view.time - self._traffic_at >= TRAFFIC_EVERY_MS:
+            self._traffic, self._traffic_at = recent_traffic(view), view.time
+        self.set_rows((str(m.id), self.row_cells(m, view.time))
+                      for m in view.messages + self._traffic)
+
+    def row_cells(self, m: MessageView, now: int) -> list:
+        followed = bool(self.followed and self.followed in m.request_ids)
+        cells = [Text("" if m.watched else f"#{m.id}", style="reverse" if followed else ""),
+                 when(m, now), type_text(m) + f" {m.frm}→{m.to}", Text(str(m.term)),
+                 Text(details(m))]
+        if m.watched:
+            for cell in cells:
+                cell.stylize("dim")
+        return cells
 
     def chosen(self) -> int | None:
+        """The waiting message under the cursor, if it is on one (a watched message's
+        key is its negative id)."""
         key = self.cursor_key
-        return int(key) if key is not None else None
+        return int(key) if key is not None and int(key) >= 0 else None
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         event.stop()
-        self.post_message(MessagePicked(int(event.row_key)))
+        if int(event.row_key) >= 0:
+            self.post_message(MessagePicked(int(event.row_key)))
+
+
+def recent_traffic(view: ClusterView) -> tuple[MessageView, ...]:
+    """What live nodes sent last, newest first."""
+    sent = [m for m in view.history if m.watched]
+    return tuple(sorted(sent, key=lambda m: (m.sent_at, m.id), reverse=True)[:RECENT_SHOWN])
 
 
 class MessageList(Vertical):
@@ -109,7 +141,11 @@ class MessageList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="wire-mode")
-        yield MessageTable()
+        table = MessageTable()
+        # Beside the logs, where live traffic changes the rows with every report, details
+        # are cut rather than scrolled to: a new width would lay the whole screen out again.
+        table.LAST_FITS = self.stacked
+        yield table
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
@@ -131,6 +167,8 @@ class MessageList(Vertical):
         else:
             counts = Text(f"{flying} in flight")
             keys = "h holds messages to deliver one by one"
+        if any(m.watched for m in view.history):
+            counts.append(", then the latest sent", style="dim")
         return Text("\n" if self.stacked else " · ").join([counts, Text(keys, style="dim")])
 
     def chosen(self) -> int | None:
