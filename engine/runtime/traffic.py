@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from engine.raft import Message
 
 TRAFFIC_KEPT = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
+class Sent(NamedTuple):   # a tuple: made for every message a member sends
     seq: int
     at_ms: int            # the member's wall clock, milliseconds since the epoch
     message: Message
