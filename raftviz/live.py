@@ -84,7 +84,7 @@ class LiveBackend:
         self.freezing: set[int] = set()          # members being frozen after a restart
         self.first_seen: dict[int, int] = {}     # message id -> when it was first held
         self.gone: set[int] = set()              # delivered or dropped, still reported
-        self.history: deque[MessageView] = deque(maxlen=HISTORY_KEPT)
+        self.history: deque[MessageView] = deque(maxlen=HISTORY_KEPT)   # let go by hand
         self.compacted_at = 0                    # a real etcd does not report it
         self._round_robin = itertools.count()
         self.notifier = Notifier(self.stop)
@@ -181,10 +181,9 @@ class LiveBackend:
             self._discover(snap.get("members") or {})
             self._mark_removed()
         self.links.observe(member.number, snap, self.clock())
-        sent = self.traffic.take(member.number, snap.get("traffic") or {}, self.number_of,
-                                 self.links.by_entry())
+        traced = self.links.by_entry()
         with self._lock:
-            self.history.extend(sent)
+            self.traffic.take(member.number, snap.get("traffic") or {}, self.number_of, traced)
         if old.get("revision") != snap.get("revision") or old.get("lead") != snap.get("lead"):
             self.keyspace.poke()
         if self.world_frozen and not snap.get("paused") and member.number not in self.freezing:
@@ -376,7 +375,7 @@ class LiveBackend:
             requests = live_views.with_client_watch_events(requests, theirs)
         return ClusterView(
             time=self.clock(), event=self.version, last_event=self.version, clock="live",
-            nodes=nodes, logs=logs, messages=self._held(members), history=tuple(self.history),
+            nodes=nodes, logs=logs, messages=self._held(members), history=self._history(),
             network=live_views.network_view([s for m, s in members if ups[m.number]], ids),
             keyspace=keys, key_count=key_count, keyspace_node=target.node if target else 0,
             revision=target.revision if target else 0,
@@ -398,6 +397,14 @@ class LiveBackend:
             return ()
         changes = self.keyspace.mirror.recent_changes()
         return tuple(live_views.sent_events(w, changes) for w in theirs)
+
+    def _history(self) -> tuple[MessageView, ...]:
+        """Held messages delivered or dropped, and the members' own traffic, oldest first."""
+        with self._lock:
+            let_go, sent = tuple(self.history), self.traffic.messages()
+        if not let_go:
+            return sent
+        return tuple(sorted(let_go + sent, key=lambda m: (m.sent_at, m.id)))
 
     def _held(self, members: list[tuple[Member, dict]]) -> tuple[MessageView, ...]:
         traced = self.links.by_entry()

@@ -1,18 +1,24 @@
 """A live cluster's Raft traffic, as the interface's timeline shows it.
 
 Every member reports the last messages its gate let out or dropped, numbered
-(engine.runtime.traffic). `TrafficLog` turns the ones not seen yet into MessageViews for
-the backend's history, and counts those it never saw: a busy member sends more between
+(engine.runtime.traffic). `TrafficLog` keeps the ones not seen yet as MessageViews, for
+the view's message history, and counts those it never saw: a busy member sends more between
 two reports than a report carries, so under load the timeline is a sample, and says so.
 A member that restarts numbers its messages from 1 again; that starts its count afresh.
-Live traffic has negative message ids: it is watched, not held, so no command takes it.
+Live traffic has negative message ids (`traffic_id`): it is watched, not held, so no
+command takes it.
 """
 
 from __future__ import annotations
 
+from collections import deque
+
 from engine.observe import MessageStatus, MessageView
 
 from .live_views import MESSAGE_ID_SPAN, NO_TRACES, Ids, Traced
+
+MESSAGES_KEPT = 200      # appends, votes, proposals and their answers
+HEARTBEATS_KEPT = 60     # heartbeats and their answers
 
 
 class TrafficLog:
@@ -20,10 +26,13 @@ class TrafficLog:
         self.origin_ms = origin_ms        # the backend's time 0, on the wall clock
         self.last: dict[int, int] = {}    # member number -> the last message number taken
         self.missed = 0                   # sent since the interface attached, never shown
+        # Heartbeats are kept apart: an idle cluster's steady hum would otherwise push
+        # the last put's appends out of the timeline within seconds.
+        self.kept: deque[MessageView] = deque(maxlen=MESSAGES_KEPT)
+        self.beats: deque[MessageView] = deque(maxlen=HEARTBEATS_KEPT)
 
-    def take(self, number: int, report: dict, ids: Ids,
-             traced: Traced = NO_TRACES) -> list[MessageView]:
-        """The messages in one member's report that were not taken before."""
+    def take(self, number: int, report: dict, ids: Ids, traced: Traced = NO_TRACES) -> None:
+        """Keep the messages in one member's report that were not taken before."""
         recent = [s for s in report.get("recent") or () if isinstance(s, dict)]
         count = int(report.get("count", 0))
         last = self.last.get(number)
@@ -32,7 +41,13 @@ class TrafficLog:
         new = [s for s in recent if int(s["seq"]) > last]
         self.missed += max(0, count - last - len(new))
         self.last[number] = max(count, last)
-        return [self.view(number, s, ids, traced) for s in new]
+        for sent in new:
+            m = self.view(number, sent, ids, traced)
+            (self.beats if m.heartbeat else self.kept).append(m)
+
+    def messages(self) -> tuple[MessageView, ...]:
+        """Every message kept, oldest first."""
+        return tuple(sorted((*self.kept, *self.beats), key=lambda m: (m.sent_at, m.id)))
 
     def view(self, number: int, sent: dict, ids: Ids, traced: Traced) -> MessageView:
         frm, to = ids(int(sent["from"])), ids(int(sent["to"]))
@@ -47,12 +62,18 @@ class TrafficLog:
         carried = tuple(rid for entry, rid in traced.items()
                         if count and first <= entry <= last)
         return MessageView(
-            -(number * MESSAGE_ID_SPAN + int(sent["seq"]) % MESSAGE_ID_SPAN), kind, frm, to,
+            traffic_id(number, int(sent["seq"])), kind, frm, to,
             int(sent["term"]), int(sent["index"]), int(sent["log_term"]), int(sent["commit"]),
             summary, count, bool(sent["reject"]), text,
             MessageStatus.DROPPED if dropped else MessageStatus.SENT,
             int(sent["at"]) - self.origin_ms, note=drop_note(dropped, frm, to),
             request_ids=carried)
+
+
+def traffic_id(number: int, seq: int) -> int:
+    """Negative, one span per member, and rising with the member's numbering, so that
+    messages sent within one millisecond still sort in the order they were sent."""
+    return -(number + 1) * MESSAGE_ID_SPAN + seq % MESSAGE_ID_SPAN
 
 
 def entries_summary(count: int, first: int, last: int) -> str:

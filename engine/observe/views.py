@@ -118,6 +118,10 @@ class MessageView:
     request_ids: tuple[str, ...] = ()   # client requests its entries carry
 
     @property
+    def heartbeat(self) -> bool:
+        return self.type in ("MsgHeartbeat", "MsgHeartbeatResp")
+
+    @property
     def watched(self) -> bool:
         """Live traffic: a member reported it after sending it, so it was never held and
         no command takes it. Such messages have negative ids."""

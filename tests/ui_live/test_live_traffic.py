@@ -2,7 +2,7 @@
 once, with those no report carried counted."""
 
 from engine.observe import MessageStatus
-from raftviz.live_traffic import TrafficLog, entries_summary
+from raftviz.live_traffic import HEARTBEATS_KEPT, TrafficLog, entries_summary
 
 RAFT_IDS = {0xa1: 1, 0xb2: 2, 0xc3: 3}
 
@@ -13,26 +13,29 @@ def sent(seq, frm=0xa1, to=0xb2, kind="MsgHeartbeat", at=5_000, **more):
             "dropped": "", **more}
 
 
-def take(log, number, count, *seqs, traced=None):
-    report = {"count": count, "recent": [sent(s) for s in seqs]}
-    return [m.id for m in log.take(number, report, RAFT_IDS.get, traced or {})]
+def take(log, number, count, *seqs, kind="MsgApp"):
+    """The ids of the messages this report added."""
+    before = {m.id for m in log.messages()}
+    log.take(number, {"count": count, "recent": [sent(s, kind=kind) for s in seqs]},
+             RAFT_IDS.get)
+    return sorted(m.id for m in log.messages() if m.id not in before)
 
 
 def test_each_message_is_taken_once_and_those_no_report_carried_are_counted():
     log = TrafficLog(origin_ms=1_000)
-    assert take(log, 1, 40, 38, 39, 40) == [-1_000_038, -1_000_039, -1_000_040]
-    assert take(log, 1, 41, 39, 40, 41) == [-1_000_041]
+    assert take(log, 1, 40, 38, 39, 40) == [-1_999_962, -1_999_961, -1_999_960]
+    assert take(log, 1, 41, 39, 40, 41) == [-1_999_959]
     assert log.missed == 0
-    assert take(log, 1, 60, 58, 59, 60) == [-1_000_058, -1_000_059, -1_000_060]
+    assert take(log, 1, 60, 58, 59, 60) == [-1_999_942, -1_999_941, -1_999_940]
     assert log.missed == 16                     # 42 to 57
-    assert take(log, 2, 5, 4, 5) == [-2_000_004, -2_000_005]
+    assert take(log, 2, 5, 4, 5) == [-2_999_996, -2_999_995]
     assert log.missed == 16
 
 
 def test_a_restarted_member_counts_from_its_first_report_again():
     log = TrafficLog(origin_ms=0)
     take(log, 1, 900, 899, 900)
-    assert take(log, 1, 3, 1, 2, 3) == [-1_000_001, -1_000_002, -1_000_003]
+    assert take(log, 1, 3, 1, 2, 3) == [-1_999_999, -1_999_998, -1_999_997]
     assert log.missed == 0
 
 
@@ -43,13 +46,25 @@ def test_a_message_reads_with_the_members_numbers_its_entries_and_requests():
     cut = sent(8, frm=0xc3, to=0xa1, kind="MsgVote", dropped="link 195->161 is cut")
     report = {"count": 8, "recent": [append, cut]}
     traced = {(2, 11): "r-in", (2, 13): "r-after", (1, 11): "r-old-term"}
-    app, vote = log.take(1, report, RAFT_IDS.get, traced)
+    log.take(1, report, RAFT_IDS.get, traced)
+    app, vote = log.messages()
     assert (app.frm, app.to, app.type, app.entries, app.entry_count) == (
         1, 3, "MsgApp", "3 entries 10..12", 3)
     assert (app.status, app.sent_at, app.request_ids) == (MessageStatus.SENT, 250, ("r-in",))
     assert app.text == "1->3 MsgApp Term:2 Log:2/9 Commit:9 Entries: 3 entries 10..12"
     assert (vote.status, vote.note, vote.request_ids) == (
         MessageStatus.DROPPED, "link 3→1 is cut", ())
+
+
+def test_heartbeats_cannot_push_the_other_messages_out():
+    log = TrafficLog(origin_ms=0)
+    take(log, 1, 2, 1, 2)
+    take(log, 1, 2 + HEARTBEATS_KEPT * 2, *range(3, 3 + HEARTBEATS_KEPT * 2),
+         kind="MsgHeartbeat")
+    kept = log.messages()
+    assert [m.id for m in kept[:2]] == [-1_999_999, -1_999_998]
+    assert len(kept) == 2 + HEARTBEATS_KEPT and all(m.heartbeat for m in kept[2:])
+    assert [m.sent_at for m in kept] == sorted(m.sent_at for m in kept)
 
 
 def test_entries_are_summed_up_by_their_indexes_unless_they_have_none_yet():

@@ -88,7 +88,6 @@ def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text
     return text
 
 
-HEARTBEATS = ("MsgHeartbeat", "MsgHeartbeatResp")
 EMPTY_SIM = "No messages yet. Tick (t) or step (s) and they appear here."
 EMPTY_LIVE = "No messages yet: they appear here as the nodes send them."
 EMPTY_ETCD = "etcd does not report the messages its members send to each other."
@@ -104,7 +103,7 @@ def empty_text(view: ClusterView) -> str:
 def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageView]:
     rows = view.history + view.messages
     if not heartbeats:
-        rows = tuple(m for m in rows if m.type not in HEARTBEATS)
+        rows = tuple(m for m in rows if not m.heartbeat)
     return sorted(rows, key=lambda m: (m.sent_at, m.id))
 
 
