@@ -109,7 +109,8 @@ def client_watches(number: int, snap: Snapshot) -> tuple[WatchView, ...]:
     assert isinstance(watchers, (list, tuple))
     return tuple(WatchView(int(w["id"]), number, str(w["key"]), str(w["range_end"]),
                            int(w["start"]), (), int(w["events"]), client=str(w["client"]),
-                           position=int(w["next"]) - 1)
+                           position=int(w["next"]) - 1,
+                           filters=tuple(str(f) for f in w.get("filters") or ()))
                  for w in watchers)
 
 
@@ -122,10 +123,11 @@ def unlisted_watches(snap: Snapshot) -> int:
 
 def sent_events(watch: WatchView, changes: Iterable[WatchEventView]) -> WatchView:
     """A client's watcher with the events it has been sent, as far as the keyspace
-    mirror saw them: the changes on its keys from its start up to its position."""
+    mirror saw them: the changes on its keys from its start up to its position, less
+    those its filters leave out."""
     span = watch.span()
     sent = [c for c in changes if watch.start_revision <= c.revision <= watch.position
-            and span.contains(c.key.encode())]
+            and span.contains(c.key.encode()) and watch.wants(c)]
     return replace(watch, events=tuple(sent[-EVENTS_KEPT:]))
 
 

@@ -55,6 +55,7 @@ class WatcherPosition:
     next_rev: int
     synced: bool
     pending: int
+    filters: tuple[str, ...] = ()     # etcd's filter names, NOPUT and NODELETE
 
 
 class WatchHub:
@@ -96,7 +97,9 @@ class WatchHub:
         """The first `limit` live watchers by id (all: None), where each stands."""
         live = sorted((w for w in self.watchers.values() if not w.canceled),
                       key=lambda w: w.id)
-        return [WatcherPosition(w.id, w.span, w.start_rev, w.min_rev, w.synced, len(w.pending))
+        return [WatcherPosition(w.id, w.span, w.start_rev, w.min_rev, w.synced, len(w.pending),
+                                tuple(sorted(f.name for f, t in _FILTERED_TYPE.items()
+                                             if t in w.dropped_types)))
                 for w in live[:limit]]
 
     def notify(self, rev: int, changes: list[Record]) -> None:

@@ -176,6 +176,10 @@ class WatchView:
     compact_revision: int = 0
     client: str = ""     # set for a watcher another client opened (its address and library)
     position: int = 0    # that watcher has been given every revision up to this one
+    filters: tuple[str, ...] = ()    # the events it asked not to get: NOPUT, NODELETE
+
+    def wants(self, event: WatchEventView) -> bool:
+        return f"NO{event.event}" not in self.filters
 
     def saw(self, event: WatchEventView) -> str:
         """How a followed request names this watch's event."""

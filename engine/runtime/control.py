@@ -99,6 +99,7 @@ def watcher_view(w: WatcherPosition, origin) -> dict:
     end = "" if w.span.end is None else show(w.span.end) or "\0"
     view = {"key": show(w.span.start), "range_end": end, "start": w.start_rev,
             "next": w.next_rev, "synced": w.synced, "pending": w.pending,
+            "filters": list(w.filters),
             "id": w.id, "client": "a client", "events": 0}
     if origin is not None:
         view.update(id=origin.watch_id, client=origin.client, events=origin.events)

@@ -269,3 +269,12 @@ def test_watcher_positions_say_where_each_stands_in_revisions():
         at.append((store.watcher_positions()[1].next_rev, store.watcher_positions()[1].synced))
     assert at == [(4, False), (5, False), (5, True)]
     assert [p.id for p in store.watcher_positions(limit=1)] == [live]
+    assert by_id[live].filters == ()
+
+
+def test_watcher_positions_name_the_filters_each_asked_for():
+    store = KVStore(KVConfig())
+    ids = [store.watch(b"k", filters=f) for f in
+           ((FilterType.NOPUT,), (FilterType.NODELETE, FilterType.NOPUT))]
+    by_id = {p.id: p.filters for p in store.watcher_positions()}
+    assert [by_id[i] for i in ids] == [("NOPUT",), ("NODELETE", "NOPUT")]

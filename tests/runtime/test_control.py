@@ -99,12 +99,16 @@ async def test_a_member_lists_its_first_clients_watchers_and_counts_them_all(tmp
         member, opened = members[0], threading.Event()
 
         def creating(key: bytes):
-            yield rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=key))
+            filters = [rpc_pb2.WatchCreateRequest.NOPUT] if key == b"k0" else []
+            yield rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(
+                key=key, filters=filters))
             opened.wait()
 
         channel = grpc.insecure_channel(urls[0])
         stub = rpc_pb2_grpc.WatchStub(channel)
-        calls = [stub.Watch(creating(b"k%d" % i)) for i in range(WATCHERS_SHOWN + 2)]
+        calls = [stub.Watch(creating(b"k0"))]     # the first, so it is listed
+        await until(lambda: len(member.watch_origins) == 1)
+        calls += [stub.Watch(creating(b"k%d" % i)) for i in range(1, WATCHERS_SHOWN + 2)]
         calls.append(stub.Watch(creating(b"mirror"), metadata=((OWN_CLIENT, "mirror"),)))
         try:
             await until(lambda: len(member.watch_origins) == WATCHERS_SHOWN + 3)
@@ -119,6 +123,8 @@ async def test_a_member_lists_its_first_clients_watchers_and_counts_them_all(tmp
         assert len(set(listed)) == WATCHERS_SHOWN and "mirror" not in listed
         assert all(w["client"].startswith("127.0.0.1:") and "grpc-python" in w["client"]
                    for w in report["watchers"])
+        assert {w["key"]: w["filters"] for w in report["watchers"]}["k0"] == ["NOPUT"]
+        assert all(not w["filters"] for w in report["watchers"] if w["key"] != "k0")
         n.cancel_scope.cancel()
 
 

@@ -171,6 +171,10 @@ def test_another_clients_watcher_shows_where_it_stands():
                               "   from @8 · 3 events · its watch 0",
                               "   127.0.0.1:41234 (grpc-go/1.26.0)"]
         assert lines[5] == "and 2 more, not listed by their nodes"
+        filtered = dataclasses.replace(theirs, filters=("NODELETE",))
+        panel.cluster = dataclasses.replace(view(app), watches=(filtered,))
+        assert "   from @8 · 3 events · its watch 0 · NODELETE" in \
+            panel.render().plain.splitlines()
     drive(scenario)
 
 

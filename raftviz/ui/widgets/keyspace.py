@@ -131,8 +131,9 @@ def client_watch_lines(w: WatchView) -> list[Text]:
     # Short lines: the panel is a narrow column beside the keyspace.
     line = Text(f"{w.target} on node {w.node} · ") + \
         Text(f"sent up to @{w.position}", style="bold")
+    filters = f" · {' '.join(w.filters)}" if w.filters else ""
     return [line, Text(f"   from @{w.start_revision} · {plural(w.total_events, 'event')} · "
-                       f"its watch {w.id}"),
+                       f"its watch {w.id}{filters}"),
             Text(f"   {w.client}", style="dim")] + event_lines(w)
 
 
