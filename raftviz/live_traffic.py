@@ -15,7 +15,7 @@ from collections import deque
 
 from engine.observe import MessageStatus, MessageView
 
-from .live_views import MESSAGE_ID_SPAN, NO_TRACES, Ids, Traced
+from .live_views import MESSAGE_ID_SPAN, NO_TRACES, Ids, Traced, entries_summary
 
 MESSAGES_KEPT = 200      # appends, votes, proposals and their answers
 HEARTBEATS_KEPT = 60     # heartbeats and their answers
@@ -74,15 +74,6 @@ def traffic_id(number: int, seq: int) -> int:
     """Negative, one span per member, and rising with the member's numbering, so that
     messages sent within one millisecond still sort in the order they were sent."""
     return -(number + 1) * MESSAGE_ID_SPAN + seq % MESSAGE_ID_SPAN
-
-
-def entries_summary(count: int, first: int, last: int) -> str:
-    """"1 entry @5", "3 entries 5..7"; a proposal's entries have no index yet."""
-    if not count:
-        return ""
-    if not first:
-        return "1 entry" if count == 1 else f"{count} entries"
-    return f"1 entry @{first}" if count == 1 else f"{count} entries {first}..{last}"
 
 
 def drop_note(reason: str, frm: int, to: int) -> str:

@@ -165,15 +165,23 @@ def message_view(msg_id: int, text: str, ids: Ids, sent_at: int, note: str,
     frm, to = ids(int(head.group(1))), ids(int(head.group(2)))
     commit = _COMMIT.search(text)
     carried = [(int(m.group(1)), int(m.group(2))) for m in _ENTRY.finditer(text)]
-    indexes = [index for _, index in carried]
-    summary = "" if not indexes else (f"1 entry @{indexes[0]}" if len(indexes) == 1 else
-                                      f"{len(indexes)} entries {indexes[0]}..{indexes[-1]}")
+    first, last = (carried[0][1], carried[-1][1]) if carried else (0, 0)
+    summary = entries_summary(len(carried), first, last)
     shown = f"{frm}->{to}" + text[head.end(2):]
     return MessageView(
         msg_id, head.group(3), frm, to, int(head.group(4)), int(head.group(6)),
-        int(head.group(5)), int(commit.group(1)) if commit else 0, summary, len(indexes),
+        int(head.group(5)), int(commit.group(1)) if commit else 0, summary, len(carried),
         " Rejected" in text, shown, status, sent_at, note=note,
         request_ids=tuple(traced[e] for e in carried if e in traced))
+
+
+def entries_summary(count: int, first: int, last: int) -> str:
+    """"1 entry @5", "3 entries 5..7"; a proposal's entries have no index yet."""
+    if not count:
+        return ""
+    if not first:
+        return "1 entry" if count == 1 else f"{count} entries"
+    return f"1 entry @{first}" if count == 1 else f"{count} entries {first}..{last}"
 
 
 def network_view(snaps: list[Snapshot], ids: Ids) -> NetworkView:

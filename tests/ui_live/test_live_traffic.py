@@ -2,7 +2,8 @@
 once, with those no report carried counted."""
 
 from engine.observe import MessageStatus
-from raftviz.live_traffic import HEARTBEATS_KEPT, TrafficLog, entries_summary
+from raftviz.live_traffic import HEARTBEATS_KEPT, TrafficLog
+from raftviz.live_views import entries_summary
 
 RAFT_IDS = {0xa1: 1, 0xb2: 2, 0xc3: 3}
 
