@@ -74,16 +74,25 @@ def when(m: MessageView, now: int) -> Text:
     return Text(f"→ {max(0, m.deliver_at - now)}ms")
 
 
+ID_COLUMN = Column("id", "#", 8)
+COLUMNS = (Column("when", "when", 6), Column("type", "message", 17),
+           Column("term", "term", 4), Column("details", "details"))
+
+
 class MessageTable(RowGrid):
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     followed: reactive[str | None] = reactive(None, repaint=False)
     _traffic: tuple[MessageView, ...] = ()
     _traffic_at = 0                # the view's time when they were taken
 
+    def __init__(self, stacked: bool = False) -> None:
+        super().__init__()
+        # Beside the logs, where live traffic changes the rows with every report, details
+        # are cut rather than scrolled to (a new width would lay the whole screen out
+        # again), and the id column goes while every row is traffic, which has no id.
+        self.stacked = self.LAST_FITS = stacked
+
     def on_mount(self) -> None:
-        self.set_columns([Column("id", "#", 8), Column("when", "when", 7),
-                          Column("type", "message", 17), Column("term", "term", 4),
-                          Column("details", "details")])
         self.redraw()
 
     def watch_cluster(self) -> None:
@@ -98,14 +107,18 @@ class MessageTable(RowGrid):
             return
         if not self._traffic or view.time - self._traffic_at >= TRAFFIC_EVERY_MS:
             self._traffic, self._traffic_at = recent_traffic(view), view.time
-        self.set_rows((str(m.id), self.row_cells(m, view.time))
-                      for m in view.messages + self._traffic)
+        rows = view.messages + self._traffic
+        ids = not (self.stacked and rows and all(m.watched for m in rows))
+        self.set_columns((ID_COLUMN, *COLUMNS) if ids else COLUMNS)
+        self.set_rows((str(m.id), self.row_cells(m, view.time, ids)) for m in rows)
 
-    def row_cells(self, m: MessageView, now: int) -> list:
+    def row_cells(self, m: MessageView, now: int, ids: bool) -> list:
         followed = bool(self.followed and self.followed in m.request_ids)
-        cells = [Text("" if m.watched else f"#{m.id}", style="reverse" if followed else ""),
-                 when(m, now), type_text(m) + f" {m.frm}→{m.to}", Text(str(m.term)),
+        cells = [when(m, now), type_text(m) + f" {m.frm}→{m.to}", Text(str(m.term)),
                  Text(details(m))]
+        if ids:
+            cells.insert(0, Text("" if m.watched else f"#{m.id}",
+                                 style="reverse" if followed else ""))
         if m.watched:
             for cell in cells:
                 cell.stylize("dim")
@@ -141,11 +154,7 @@ class MessageList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="wire-mode")
-        table = MessageTable()
-        # Beside the logs, where live traffic changes the rows with every report, details
-        # are cut rather than scrolled to: a new width would lay the whole screen out again.
-        table.LAST_FITS = self.stacked
-        yield table
+        yield MessageTable(self.stacked)
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
