@@ -69,8 +69,10 @@ class LiveBackend:
     def __init__(self, urls: list[str], *, control: bool,
                  cluster: LocalCluster | None = None) -> None:
         self.control, self.cluster = control, cluster
-        self.started = time.monotonic()
-        self.traffic = TrafficLog(int(time.time() * 1000))
+        # Time 0: when the cluster started if this backend started it (its first
+        # messages are in the members' first reports), else when it attached.
+        self.started = cluster.started_at if cluster is not None else time.monotonic()
+        self.traffic = TrafficLog(int(time.time() * 1000) - self.clock())
         self.stop = threading.Event()
         self._lock = threading.RLock()
         self.members = [Member(i + 1, url) for i, url in enumerate(urls)]

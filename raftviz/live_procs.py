@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from .cmd_up import (
     Layout, free_ports, load_or_create_layout, member_command, start_members, stop_members,
@@ -34,11 +35,13 @@ class LocalCluster:
         self.argv: dict[int, list[str]] = {}
         self.procs: dict[int, subprocess.Popen] = {}
         self.frozen: set[int] = set()
+        self.started_at = time.monotonic()
 
     # -- the whole cluster --
 
     def start(self, timeout: float) -> None:
         """Start every member and wait (at most `timeout` seconds) for a leader."""
+        self.started_at = time.monotonic()
         for i, proc in enumerate(start_members(self.layout, self.data_dir, self.flags)):
             self.procs[i + 1] = proc
             self.argv[i + 1] = member_command(self.layout, i, self.data_dir, self.flags)

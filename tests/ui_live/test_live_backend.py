@@ -64,6 +64,9 @@ def test_fresh_cluster_shows_one_leader_and_its_followers(healed):
     assert not {Cap.HISTORY, Cap.SKEW, Cap.DISK, Cap.MANUAL_CLOCK} & healed.capabilities
     # where etcdctl reaches each member, as `raftviz up` would print it
     assert [n.client_url for n in view.nodes] == healed.cluster.client_urls()
+    # Time 0 is when the cluster started: no message the members sent came before it.
+    view = wait(healed, lambda v: v.history, "the members' first messages")
+    assert 0 <= min(m.sent_at for m in view.history) <= view.time
 
 
 def test_put_and_get_show_in_traces_keyspace_and_history(healed):
