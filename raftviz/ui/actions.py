@@ -123,7 +123,8 @@ CONTROLS: tuple[Control, ...] = (
     Control("follow_next", "right_square_bracket", "Next request", "Follow the next request",
             "Follow the request after the one shown.", "View"),
     Control("heartbeats", "b", "Heartbeats", "Show / hide heartbeats in the timeline",
-            "Heartbeats are most of the traffic; hide them to see the rest.", "View"),
+            "Heartbeats are most of the traffic; hide them to see the rest (on a live "
+            "cluster, in the latest messages sent too).", "View"),
     Control("theme", "ctrl+t", "Theme", "Switch light / dark theme",
             "Toggle between the light and the dark theme.", "View"),
     Control("help", "question_mark,f1", "Help", "Help",

@@ -40,7 +40,7 @@ from .widgets.logs import LogGrid
 from .widgets.nodes import NodeCards, NodeTable
 from .widgets.requests import ClientPanel, RequestList, TraceView, followed_trace
 from .widgets.timeline import Timeline
-from .widgets.wire import MessageList
+from .widgets.wire import MessageList, MessageTable
 
 REFRESH_HZ = 30
 # kill, or the terminal closing, quits like Ctrl-Q: whoever started the app then stops its
@@ -225,10 +225,11 @@ class RaftvizApp(App):
 
     def show_heartbeats(self, on: bool) -> None:
         self.session.heartbeats = on
-        for timeline in self.query(Timeline):
-            timeline.heartbeats = on
+        for shows in (*self.query(Timeline), *self.query(MessageTable)):
+            shows.heartbeats = on
         self.show_note("The timeline shows heartbeats." if on else
-                       "Heartbeats are hidden from the timeline (b shows them again).")
+                       "Heartbeats are hidden from the timeline and from the messages a "
+                       "live cluster sent (b shows them again).")
 
     # -- play (simulated time only) --
 

@@ -175,6 +175,10 @@ def test_a_live_clusters_traffic_is_listed_newest_first_and_no_key_acts_on_it():
         assert [table.cells[key][1].plain for key in table.keys] == [
             "Vote 3→1", "Heartbeat 1→3", "Heartbeat 1→2"]
         assert [table.cells[key][0].plain for key in table.keys] == ["✕ lost", "0.1s", "0.1s"]
+        await pilot.press("b")                 # heartbeats hidden here too
+        assert [table.cells[key][1].plain for key in table.keys] == ["Vote 3→1"]
+        await pilot.press("b")
+        assert len(table.keys) == 3
         # Traffic that came less than TRAFFIC_EVERY_MS later waits for the next redraw.
         shown = view(app)
         later = dataclasses.replace(shown, history=shown.history[:1])

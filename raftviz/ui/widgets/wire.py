@@ -82,6 +82,7 @@ COLUMNS = (Column("when", "when", 6), Column("type", "message", 17),
 class MessageTable(RowGrid):
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     followed: reactive[str | None] = reactive(None, repaint=False)
+    heartbeats: reactive[bool] = reactive(True, repaint=False)   # among the traffic
     _traffic: tuple[MessageView, ...] = ()
     _traffic_at = 0                # the view's time when they were taken
 
@@ -101,12 +102,17 @@ class MessageTable(RowGrid):
     def watch_followed(self) -> None:
         self.redraw()
 
+    def watch_heartbeats(self) -> None:
+        self._traffic = ()       # taken again at once
+        self.redraw()
+
     def redraw(self) -> None:
         view = self.cluster
         if view is None:
             return
         if not self._traffic or view.time - self._traffic_at >= TRAFFIC_EVERY_MS:
-            self._traffic, self._traffic_at = recent_traffic(view), view.time
+            self._traffic = recent_traffic(view, self.heartbeats)
+            self._traffic_at = view.time
         rows = view.messages + self._traffic
         ids = not (self.stacked and rows and all(m.watched for m in rows))
         self.set_columns((ID_COLUMN, *COLUMNS) if ids else COLUMNS)
@@ -136,9 +142,9 @@ class MessageTable(RowGrid):
             self.post_message(MessagePicked(int(event.row_key)))
 
 
-def recent_traffic(view: ClusterView) -> tuple[MessageView, ...]:
+def recent_traffic(view: ClusterView, heartbeats: bool = True) -> tuple[MessageView, ...]:
     """What live nodes sent last, newest first."""
-    sent = [m for m in view.history if m.watched]
+    sent = [m for m in view.history if m.watched and (heartbeats or not m.heartbeat)]
     return tuple(sorted(sent, key=lambda m: (m.sent_at, m.id), reverse=True)[:RECENT_SHOWN])
 
 
