@@ -100,7 +100,7 @@ class LiveBackend:
         self.slow = ThreadPoolExecutor(1, thread_name_prefix="membership")
         self.observers: list[ControlObserver] = []
         self.poller: EtcdPoller | None = None
-        self._closed = False
+        self._closed, self._close_lock = False, threading.Lock()
         self._begin()
 
     # -- opening --
@@ -512,20 +512,22 @@ class LiveBackend:
             unsubscribe()
 
     def close(self) -> None:
-        """Stop every thread, stream and (for a cluster we started) every process."""
-        if self._closed:
-            return
-        self._closed = True
-        self.stop.set()
-        for observer in self.observers:
-            observer.cancel()
-        self.notifier.close()
-        self.watches.close()
-        self.channels.close()
-        self.sender.close()
-        self.slow.shutdown(wait=True, cancel_futures=True)
-        for thread in [*self.observers, self.poller, self.keyspace, self.notifier]:
-            if thread is not None and thread.is_alive():
-                thread.join(5.0)
-        if self.cluster is not None:
-            self.cluster.stop()
+        """Stop every thread, stream and (for a cluster we started) every process. A
+        second caller (the app's quit signal has its own thread) waits for the first."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.stop.set()
+            for observer in self.observers:
+                observer.cancel()
+            self.notifier.close()
+            self.watches.close()
+            self.channels.close()
+            self.sender.close()
+            self.slow.shutdown(wait=True, cancel_futures=True)
+            for thread in [*self.observers, self.poller, self.keyspace, self.notifier]:
+                if thread is not None and thread.is_alive():
+                    thread.join(5.0)
+            if self.cluster is not None:
+                self.cluster.stop()

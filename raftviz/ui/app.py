@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import signal
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from . import messages as msg
 from .actions import bindings
 from .controls import Controls, sent_note
 from .palette import ClusterCommands
+from .quit_signals import QuitOnSignal
 from .session import Outcome, Session
 from .widgets.bars import ControlsFooter, NoteBar, TopBar
 from .widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
@@ -43,10 +43,6 @@ from .widgets.timeline import Timeline
 from .widgets.wire import MessageList, MessageTable
 
 REFRESH_HZ = 30
-# kill, or the terminal closing, quits like Ctrl-Q: whoever started the app then stops its
-# cluster and removes its temporary data dir (by default the process would end on the
-# spot, leaving the members running and the directory behind).
-QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}
@@ -111,8 +107,8 @@ class RaftvizApp(App):
         self.refresh_view()
         self.show_note(self.session.view().note)
         if not self.is_headless:
-            for quit_signal in QUIT_SIGNALS:
-                loop.add_signal_handler(quit_signal, self.exit)
+            QuitOnSignal(lambda: loop.call_soon_threadsafe(self.exit),
+                         getattr(self.session.backend, "close", None)).install()
 
     def on_unmount(self) -> None:
         self.session.wake = None

@@ -3,11 +3,13 @@ closes: its member processes stop and its temporary data dir is removed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -32,10 +34,10 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def drain(fd: int, screen: bytearray) -> None:
+def drain(fd: int, screen: bytearray, reading: threading.Event | None = None) -> None:
     """Read the app's screen output (so it never blocks on a full pty), keeping the last
-    of it."""
-    while True:
+    of it; stop reading once `reading` is cleared."""
+    while reading is None or reading.is_set():
         try:
             data = os.read(fd, 65536)
         except OSError:
@@ -68,6 +70,46 @@ def test_a_killed_interface_stops_its_members_and_removes_its_data_dir(tmp_path,
                    START_S, "the cluster's three members")
         wait_until(lambda: b"Keyspace" in screen, START_S, "the interface on screen")
         app.send_signal(quit_signal)
+        assert app.wait(QUIT_S) is not None
+        assert not data_dirs()
+        assert not processes_mentioning(str(tmp_path))      # every member stopped
+    finally:
+        if app.poll() is None:
+            app.kill()
+        for pid in processes_mentioning(str(tmp_path)):
+            os.kill(pid, signal.SIGKILL)
+        os.close(master)
+
+
+def pending(fd: int) -> int:
+    """Bytes written to the pty that nobody has read yet."""
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), "little")
+
+
+def test_an_interface_whose_terminal_takes_no_more_output_still_stops_its_members(tmp_path):
+    """A terminal that is gone or stuck takes no more output: Textual's writes back up
+    until its event loop waits on them. SIGHUP must still stop the members and end the
+    process (it used to wait for ever, the members left running)."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
+    app = subprocess.Popen([sys.executable, "-m", "raftviz"], stdin=slave, stdout=slave,
+                           stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    screen, reading = bytearray(), threading.Event()
+    reading.set()
+    threading.Thread(target=drain, args=(master, screen, reading), daemon=True).start()
+    try:
+        data_dirs = lambda: list(tmp_path.glob("raftviz-*"))      # noqa: E731
+        wait_until(lambda: b"Keyspace" in screen and data_dirs(), START_S,
+                   "the interface on screen")
+        reading.clear()          # the nodes' traffic keeps redrawing the list beside the logs
+
+        def backed_up() -> bool:       # output waiting, and none taken for half a second
+            before = pending(master)
+            time.sleep(0.5)
+            return before > 0 and pending(master) == before
+        wait_until(backed_up, START_S, "the pty full and the app's output waiting")
+        app.send_signal(signal.SIGHUP)
         assert app.wait(QUIT_S) is not None
         assert not data_dirs()
         assert not processes_mentioning(str(tmp_path))      # every member stopped
