@@ -3,6 +3,7 @@ closes: its member processes stop and its temporary data dir is removed."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -55,30 +56,49 @@ def wait_until(cond, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("quit_signal", [signal.SIGTERM, signal.SIGHUP])
-def test_a_killed_interface_stops_its_members_and_removes_its_data_dir(tmp_path, quit_signal):
+@contextlib.contextmanager
+def raftviz_in_a_pty(tmp_path: Path, reading: threading.Event):
+    """`raftviz` on a pty whose output is read while `reading` is set; yields the process
+    and the pty's side, once the interface is on screen and its cluster running. Whatever
+    the test leaves running is killed."""
     master, slave = pty.openpty()
     env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
     app = subprocess.Popen([sys.executable, "-m", "raftviz"], stdin=slave, stdout=slave,
                            stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     screen = bytearray()
-    threading.Thread(target=drain, args=(master, screen), daemon=True).start()
+    threading.Thread(target=drain, args=(master, screen, reading), daemon=True).start()
     try:
-        data_dirs = lambda: list(tmp_path.glob("raftviz-*"))      # noqa: E731
-        wait_until(lambda: data_dirs() and len(processes_mentioning(str(data_dirs()[0]))) >= 3,
+        wait_until(lambda: data_dirs(tmp_path) and
+                   len(processes_mentioning(str(data_dirs(tmp_path)[0]))) >= 3,
                    START_S, "the cluster's three members")
         wait_until(lambda: b"Keyspace" in screen, START_S, "the interface on screen")
-        app.send_signal(quit_signal)
-        assert app.wait(QUIT_S) is not None
-        assert not data_dirs()
-        assert not processes_mentioning(str(tmp_path))      # every member stopped
+        yield app, master
     finally:
         if app.poll() is None:
             app.kill()
         for pid in processes_mentioning(str(tmp_path)):
             os.kill(pid, signal.SIGKILL)
         os.close(master)
+
+
+def data_dirs(tmp_path: Path) -> list[Path]:
+    return list(tmp_path.glob("raftviz-*"))
+
+
+def quits_leaving_nothing(app: subprocess.Popen, tmp_path: Path, quit_signal: int) -> None:
+    app.send_signal(quit_signal)
+    assert app.wait(QUIT_S) is not None
+    assert not data_dirs(tmp_path)
+    assert not processes_mentioning(str(tmp_path))      # every member stopped
+
+
+@pytest.mark.parametrize("quit_signal", [signal.SIGTERM, signal.SIGHUP])
+def test_a_killed_interface_stops_its_members_and_removes_its_data_dir(tmp_path, quit_signal):
+    reading = threading.Event()
+    reading.set()
+    with raftviz_in_a_pty(tmp_path, reading) as (app, _):
+        quits_leaving_nothing(app, tmp_path, quit_signal)
 
 
 def pending(fd: int) -> int:
@@ -90,18 +110,9 @@ def test_an_interface_whose_terminal_takes_no_more_output_still_stops_its_member
     """A terminal that is gone or stuck takes no more output: Textual's writes back up
     until its event loop waits on them. SIGHUP must still stop the members and end the
     process (it used to wait for ever, the members left running)."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "TMPDIR": str(tmp_path), "TERM": "xterm-256color"}
-    app = subprocess.Popen([sys.executable, "-m", "raftviz"], stdin=slave, stdout=slave,
-                           stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    screen, reading = bytearray(), threading.Event()
+    reading = threading.Event()
     reading.set()
-    threading.Thread(target=drain, args=(master, screen, reading), daemon=True).start()
-    try:
-        data_dirs = lambda: list(tmp_path.glob("raftviz-*"))      # noqa: E731
-        wait_until(lambda: b"Keyspace" in screen and data_dirs(), START_S,
-                   "the interface on screen")
+    with raftviz_in_a_pty(tmp_path, reading) as (app, master):
         reading.clear()          # the nodes' traffic keeps redrawing the list beside the logs
 
         def backed_up() -> bool:       # output waiting, and none taken for half a second
@@ -109,13 +120,4 @@ def test_an_interface_whose_terminal_takes_no_more_output_still_stops_its_member
             time.sleep(0.5)
             return before > 0 and pending(master) == before
         wait_until(backed_up, START_S, "the pty full and the app's output waiting")
-        app.send_signal(signal.SIGHUP)
-        assert app.wait(QUIT_S) is not None
-        assert not data_dirs()
-        assert not processes_mentioning(str(tmp_path))      # every member stopped
-    finally:
-        if app.poll() is None:
-            app.kill()
-        for pid in processes_mentioning(str(tmp_path)):
-            os.kill(pid, signal.SIGKILL)
-        os.close(master)
+        quits_leaving_nothing(app, tmp_path, signal.SIGHUP)
