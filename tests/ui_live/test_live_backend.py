@@ -73,11 +73,13 @@ def test_put_and_get_show_in_traces_keyspace_and_history(healed):
     put = send(healed, "put greeting hello")
     assert (put.status, put.answer, put.path) == ("done", "OK", "log")
     assert put.revision > 1
-    view = wait(healed, lambda v: any(k.key == "greeting" for k in v.keyspace),
-                "the key in the keyspace view")
+    # The keys come from the keyspace mirror's watch, the revision from the member's next
+    # report (up to 50 ms later): wait for both.
+    view = wait(healed, lambda v: any(k.key == "greeting" for k in v.keyspace) and
+                v.revision >= put.revision, "the key and its revision in the keyspace view")
     key = next(k for k in view.keyspace if k.key == "greeting")
     assert (key.value, key.mod_revision) == ("hello", put.revision)
-    assert view.revision >= put.revision and view.keyspace_node
+    assert view.keyspace_node
 
     got = send(healed, "get greeting")
     assert (got.answer, got.path) == ("greeting\nhello", "read-index")
