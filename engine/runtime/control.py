@@ -24,12 +24,11 @@ from typing import Mapping
 import grpc
 import trio
 
-from engine.kv import decode_request
 from engine.kv.describe import describe_request, show
 from engine.kv.watch import WatcherPosition
 from engine.raft import ConfChange, Entry, EntryType, describe_message
 
-from .envelope import Kind, unwrap_traced
+from .envelope import Kind, kv_request, unwrap_traced
 
 from .server import EtcdServer
 
@@ -127,7 +126,7 @@ def _payload_text(data: bytes) -> tuple[str, str | None, str | None]:
     try:
         kind, rid, trace, payload = unwrap_traced(data)
         if kind is Kind.KV:
-            return describe_request(decode_request(payload)), f"{rid:x}", trace or None
+            return describe_request(kv_request(payload)), f"{rid:x}", trace or None
         return f"{kind.name.lower().replace('_', ' ')}", None, None
     except ValueError:
         return data[:24].hex(), None, None

@@ -17,6 +17,7 @@ bytes travel unchanged when a follower forwards the proposal to the leader.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 import struct
 from concurrent.futures import Future
@@ -24,9 +25,13 @@ from dataclasses import dataclass, field
 
 import trio
 
+from engine.kv import Request, decode_request
+
 _HEAD = struct.Struct(">BQ")
 TRACED = 0x80           # the kind byte's flag: a trace id follows the header
 MAX_TRACE_BYTES = 64
+DECODED_KEPT = 512      # more than a member's log holds unapplied under a heavy load
+DECODED_MAX_BYTES = 4096
 
 
 class Kind(enum.IntEnum):
@@ -65,6 +70,22 @@ def unwrap_traced(data: bytes) -> tuple[Kind, int, str, bytes]:
     except UnicodeDecodeError:
         raise ValueError("an entry's trace id is not ASCII") from None
     return Kind(kind & ~TRACED), request_id, trace, data[end:]
+
+
+def kv_request(payload: bytes) -> Request:
+    """The keyspace request a KV entry's payload holds (decode_request), decoded once per
+    member: its reports describe the entries in its log, under load before they are
+    applied, and the apply would decode each of them again. Requests are immutable, so
+    both may hold the same one. Only small payloads are kept, or a few hundred large
+    values would stay in memory for nothing."""
+    if len(payload) > DECODED_MAX_BYTES:
+        return decode_request(payload)
+    return _small_kv_request(payload)
+
+
+@functools.lru_cache(maxsize=DECODED_KEPT)
+def _small_kv_request(payload: bytes) -> Request:
+    return decode_request(payload)
 
 
 class IdGenerator:

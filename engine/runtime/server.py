@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import trio
 
 from engine.kv import (
-    KVConfig, KVError, KVStore, LeaseRevokeRequest, decode_request, min_lease_ttl,
+    KVConfig, KVError, KVStore, LeaseRevokeRequest, min_lease_ttl,
 )
 from engine.kv.snapshot import SnapshotState, snapshot_parts
 from engine.raft import (
@@ -32,7 +32,7 @@ from engine.raft.coalesce import coalesce
 from . import errors_etcd as err
 from .backend import Backend, backend_path
 from .disk import DiskStorage, recorded_node_id
-from .envelope import IdGenerator, Kind, Waiters, unwrap, wrap
+from .envelope import IdGenerator, Kind, Waiters, kv_request, unwrap, wrap
 from .faultgate import FaultGate
 from .client_ops import ClientMixin
 from .cluster_ops import MembershipMixin
@@ -331,7 +331,7 @@ class EtcdServer(ClientMixin, MembershipMixin):
             return
         result, error = None, None
         try:
-            result = self.kv.apply(decode_request(payload), index=e.index,
+            result = self.kv.apply(kv_request(payload), index=e.index,
                                    now=trio.current_time())
         except KVError as exc:
             error = exc

@@ -193,6 +193,29 @@ def test_traced_entries_carry_the_clients_id_and_plain_ones_read_as_before():
         unwrap_traced(traced[:11])          # the trace id is cut short
 
 
+def test_an_entry_a_report_described_is_not_decoded_again_when_applied(monkeypatch):
+    """Under load a member's reports describe most entries of its log tail before they
+    are applied: the apply takes the request the report decoded (small payloads only)."""
+    from engine.kv import PutRequest, encode_request
+    from engine.raft import Entry
+    from engine.runtime import envelope
+    from engine.runtime.control import entry_view
+    from engine.runtime.envelope import DECODED_MAX_BYTES, Kind, kv_request, unwrap, wrap
+
+    decoded = []
+    real_decode = envelope.decode_request
+    monkeypatch.setattr(envelope, "decode_request",
+                        lambda payload: decoded.append(payload) or real_decode(payload))
+    small = encode_request(PutRequest(b"described-once", b"v"))
+    assert entry_view(Entry(4, 21, data=wrap(Kind.KV, 0x21, small)))["text"] == \
+        "put described-once=v"
+    assert kv_request(unwrap(wrap(Kind.KV, 0x21, small))[2]) == PutRequest(b"described-once",
+                                                                         b"v")
+    assert decoded == [small]
+    large = encode_request(PutRequest(b"large", b"v" * DECODED_MAX_BYTES))
+    assert kv_request(large) == kv_request(large) and decoded[1:] == [large, large]
+
+
 def test_only_a_short_printable_raftviz_request_value_is_taken():
     from engine.runtime.tracing import METADATA_KEY, trace_from_metadata, trace_metadata
 
