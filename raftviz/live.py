@@ -371,7 +371,7 @@ class LiveBackend:
         logs = tuple(live_views.log_view(m.number, snap, self.links.shown)
                      for m, snap in members)
         target = self.keyspace_target()
-        keys, key_count = self.keyspace.keys
+        keys = self.keyspace.keys
         theirs, requests = self._client_watches(members, ups), self.requests.views()
         if theirs:
             requests = live_views.with_client_watch_events(requests, theirs)
@@ -379,8 +379,9 @@ class LiveBackend:
             time=self.clock(), event=self.version, last_event=self.version, clock="live",
             nodes=nodes, logs=logs, messages=self._held(members), history=self._history(),
             network=live_views.network_view([s for m, s in members if ups[m.number]], ids),
-            keyspace=keys, key_count=key_count, keyspace_node=target.node if target else 0,
-            revision=target.revision if target else 0,
+            keyspace=keys.shown, key_count=keys.count,
+            keyspace_node=target.node if target else 0,
+            revision=keys.revision_for(target) if target else 0,
             compact_revision=target.compact_revision if target else 0,
             watches=self.watches.views() + theirs, leases=self.keyspace.leases,
             requests=requests, capabilities=self.capabilities, note=self.note,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import grpc
 
@@ -41,6 +41,20 @@ class Target:
     leader_url: str | None    # leases live with the leader's lessor
 
 
+class Keys(NamedTuple):
+    """The first keys of one member's keyspace, how many it holds, and the revision they
+    were read at: the mirror's watch, or a read, can be ahead of the member's last
+    report, and a keyspace titled "revision 1" over a key at mod revision 2 is wrong."""
+    shown: tuple[KeyView, ...] = ()
+    count: int = 0
+    node: int = 0
+    revision: int = 0
+
+    def revision_for(self, t: Target) -> int:
+        """The revision to show the keyspace of `t` at."""
+        return max(t.revision, self.revision) if self.node == t.node else t.revision
+
+
 class KeyspaceCache(threading.Thread):
     def __init__(self, channels: Channels, target: Callable[[], Target | None],
                  changed: Callable[[], None], stop: threading.Event) -> None:
@@ -48,7 +62,7 @@ class KeyspaceCache(threading.Thread):
         self.channels, self.target, self.changed, self.stop = channels, target, changed, stop
         self.wake = threading.Event()
         self.mirror = KeyMirror(channels, changed, stop)
-        self.read_keys: tuple[tuple[KeyView, ...], int] = ((), 0)   # without the mirror
+        self.read_keys = Keys()                          # without the mirror
         self.leases: tuple[LeaseView, ...] = ()
         self.read_at: tuple[int, int] = (0, -1)          # (node, revision) of `keys`
         self.histories: dict[str, tuple[tuple[int, int], tuple[KeyRevision, ...]]] = {}
@@ -56,10 +70,12 @@ class KeyspaceCache(threading.Thread):
         self.leases_read = 0.0
 
     @property
-    def keys(self) -> tuple[tuple[KeyView, ...], int]:
-        """The first KEYS_SHOWN keys, and how many the member holds in all."""
-        if self.mirror.active:
-            return self.mirror.first(KEYS_SHOWN)
+    def keys(self) -> Keys:
+        """The first KEYS_SHOWN keys of the member shown, from the mirror or a read."""
+        source = self.mirror.source
+        if self.mirror.active and source is not None:
+            shown, count, revision = self.mirror.first(KEYS_SHOWN)
+            return Keys(shown, count, source[0], revision)
         return self.read_keys
 
     def poke(self) -> None:
@@ -113,7 +129,8 @@ class KeyspaceCache(threading.Thread):
         r = self.channels.kv(t.url).Range(rpc_pb2.RangeRequest(
             key=b"\0", range_end=b"\0", serializable=True, limit=KEYS_SHOWN),
             timeout=READ_TIMEOUT_S)
-        self.read_keys = tuple(key_view(x) for x in r.kvs), r.count
+        self.read_keys = Keys(tuple(key_view(x) for x in r.kvs), r.count, t.node,
+                              r.header.revision)
         self.read_at = (t.node, t.revision)
         return True
 

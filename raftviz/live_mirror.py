@@ -43,6 +43,7 @@ class KeyMirror(threading.Thread):
         self.source: tuple[int, str] | None = None     # what the copy is of
         self.active = False
         self.keys: SortedDict = SortedDict()           # raw key -> KeyView
+        self.revision = 0                              # where the copy stands
         self.changes: deque[WatchEventView] = deque(maxlen=CHANGES_KEPT)   # newest last
         self._call = None
         self._lock = threading.Lock()
@@ -55,10 +56,10 @@ class KeyMirror(threading.Thread):
             self._retarget.set()
             self._cancel()
 
-    def first(self, count: int) -> tuple[tuple[KeyView, ...], int]:
-        """The first `count` keys, and how many there are in all."""
+    def first(self, count: int) -> tuple[tuple[KeyView, ...], int, int]:
+        """The first `count` keys, how many there are in all, and the copy's revision."""
         with self._lock:
-            return tuple(self.keys.values()[:count]), len(self.keys)
+            return tuple(self.keys.values()[:count]), len(self.keys), self.revision
 
     def recent_changes(self) -> tuple[WatchEventView, ...]:
         with self._lock:
@@ -102,7 +103,7 @@ class KeyMirror(threading.Thread):
                 if response.canceled or response.compact_revision:
                     return                    # fell behind a compaction: read again
                 if response.events:
-                    self._apply(response.events)
+                    self._apply(response.events, response.header.revision)
         finally:
             done.set()
             self._call = None
@@ -115,12 +116,14 @@ class KeyMirror(threading.Thread):
             return None
         with self._lock:
             self.keys = SortedDict((x.key, key_view(x)) for x in r.kvs)
+            self.revision = r.header.revision
         self.source, self.active = (node, url), True
         self.changed()
         return r.header.revision
 
-    def _apply(self, events) -> None:
+    def _apply(self, events, revision: int) -> None:
         with self._lock:
+            self.revision = max(self.revision, revision)
             for e in events:
                 if e.type == PUT:
                     self.keys[e.kv.key] = key_view(e.kv)

@@ -4,6 +4,7 @@ at a time. One 3-member cluster serves the module (conftest)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -32,6 +33,7 @@ def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
         put = send(healed, "put mirror/a one")
         shows(lambda ks: ks.get("mirror/a") and ks["mirror/a"].mod_revision == put.revision,
               "the put in the mirror")
+        assert mirror.first(1)[2] >= put.revision
         assert mirror.active and mirror.source == (1, urls[0])
         send(healed, "del mirror/a")
         shows(lambda ks: "mirror/a" not in ks, "the delete in the mirror")
@@ -45,6 +47,24 @@ def test_keyspace_mirror_follows_puts_deletes_and_a_new_member(healed):
         mirror.close()
         mirror.join(5)
     assert not mirror.is_alive()
+
+
+def test_the_keyspace_stands_at_the_revision_of_the_keys_it_shows(healed, monkeypatch):
+    """The mirror's watch can be ahead of the shown member's last report: the keyspace
+    is at the later of the two, never below a key it shows. The report is held back
+    here; on a busy cluster it lags by up to one report."""
+    put = send(healed, "put title/a one")
+    wait(healed, lambda v: any(k.key == "title/a" for k in v.keyspace), "the put shown")
+    reported = healed.keyspace_target
+    monkeypatch.setattr(healed, "keyspace_target",
+                        lambda: dataclasses.replace(reported(), revision=1))
+    healed.changed()
+    view = healed.view()
+    shown = {k.key: k for k in view.keyspace}
+    assert view.revision >= shown["title/a"].mod_revision >= put.revision
+    elsewhere = cache.Keys(view.keyspace, view.key_count, view.keyspace_node % 3 + 1, 10**6)
+    assert elsewhere.revision_for(healed.keyspace_target()) == 1, \
+        "another member's keys say nothing of this one's revision"
 
 
 def test_a_big_keyspace_says_how_many_keys_it_holds_beyond_those_shown(healed, monkeypatch):
