@@ -153,3 +153,21 @@ def test_at_80x24_the_panel_leaves_the_views_every_node_and_some_log():
         assert table.region.height >= 4          # its header and a row per node
 
     drive("01-keys-values.lesson", scenario, size=(80, 24))
+
+
+def test_in_the_narrow_layout_a_questions_choices_take_a_line_each_below_it():
+    """At three lines each (a bordered button) they ran past the panel's end at 80x40."""
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        while not panel.panel.choices:
+            await next_step(app, pilot)
+        await pilot.pause()
+        question = app.screen.query_one("#lesson-question", Static)
+        choices = list(app.screen.query("#lesson-choices Button").results(Button))
+        scroll = app.screen.query_one("#lesson-scroll")
+        assert len(choices) == len(panel.panel.choices) >= 2
+        assert [b.region.height for b in choices] == [1] * len(choices)
+        assert question.region.bottom == choices[0].region.y
+        assert choices[-1].region.bottom <= scroll.region.bottom, "seen without scrolling"
+
+    drive("14-watches.lesson", scenario, size=(80, 40))

@@ -65,6 +65,8 @@ class NarrationPanel(Vertical):
     NarrationPanel #lesson-buttons Button { min-width: 8; width: 1fr; }
     Screen.-narrow NarrationPanel #lesson-buttons { height: 1; }
     Screen.-narrow NarrationPanel #lesson-buttons Button { height: 1; border: none; }
+    /* a question's choices a line each: at 3 lines each they ran past the panel's end */
+    Screen.-narrow NarrationPanel #lesson-choices Button { height: 1; border: none; }
     """
 
     panel: reactive[Panel | None] = reactive(None)
@@ -129,7 +131,7 @@ def _head(p: Panel) -> Text:
 def _question(p: Panel) -> Text:
     if not p.question:
         return Text()
-    text = Text("\n? ", style="bold")
+    text = Text("? ", style="bold")      # after the body's own blank line
     text.append(p.question, style="bold")
     if p.answer:
         verdict = "right!" if p.guess == p.answer else \
