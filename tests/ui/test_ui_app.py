@@ -143,11 +143,41 @@ def test_timeline_draws_arrows_and_hides_heartbeats():
     async def scenario(app, pilot):
         await pilot.press("2")
         body = app.query_one(TimelineBody)
-        text = body.render().plain
+        text = body.plain()
         assert "▶" in text and "Heartbeat" in text
         await pilot.press("b")
-        assert "Heartbeat" not in body.render().plain
+        assert "Heartbeat" not in body.plain()
         assert "hidden" in note(app)
+    drive(scenario)
+
+
+def test_the_timeline_draws_only_the_rows_on_screen_and_follows_the_newest():
+    """Drawn whole, a busy cluster's rows were laid out again for every view: the
+    Messages tab fell to 5 frames a second. It follows the newest row unless scrolled
+    away from it."""
+    async def ticks(pilot, n):
+        await settle(pilot, n)
+        await pilot.pause()          # the scroll to the newest row comes after a refresh
+
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await ticks(pilot, 40)
+        body = app.query_one(TimelineBody)
+        height = body.size.height
+        assert len(body.rows) > 3 * height > 0
+        assert body.scroll_offset.y + height == len(body.rows), "on the newest row"
+        drawn, draw = [], body._text
+        body._text = lambda look: drawn.append(look) or draw(look)
+        await ticks(pilot, 3)
+        # two views at most (the key, then the command's ticks), each drawing new rows
+        assert 0 < len(drawn) <= 2 * height < len(body.rows)
+        newest = body.rows[-1]
+        body.scroll_home(animate=False, immediate=True)
+        await ticks(pilot, 10)
+        assert body.scroll_offset.y == 0 and body.rows[-1] != newest, "left where it was"
+        body.scroll_end(animate=False, immediate=True)
+        await ticks(pilot, 10)
+        assert body.scroll_offset.y + height == len(body.rows)
     drive(scenario)
 
 
@@ -199,7 +229,7 @@ def test_a_live_clusters_traffic_is_listed_newest_first_and_no_key_acts_on_it():
         assert {wire.cells[key][0].plain for key in wire.keys} == {""}
         lanes = app.query_one("LaneHeader").render().plain
         assert lanes.endswith("a sample: 1,234 others not shown")
-        rows = app.query_one(TimelineBody).render().plain.splitlines()
+        rows = app.query_one(TimelineBody).plain().splitlines()
         assert rows[-1].endswith(" Vote t2 ✕ link 3→1 is cut") and "#" not in rows[-1]
     drive(scenario)
 
@@ -209,7 +239,7 @@ def test_an_empty_live_timeline_says_whether_messages_will_come():
         simulated = app.session.backend.view
         body = app.query_one(TimelineBody)
         await pilot.press("2")
-        assert body.render().plain.startswith("No messages yet. Tick (t)")
+        assert body.plain().startswith("No messages yet. Tick (t)")
         for caps, says in ((CONTROL_CAPS, "No messages yet: they appear here as the nodes "
                                           "send them."),
                            (ETCD_CAPS, "etcd does not report the messages its members send "
@@ -219,7 +249,7 @@ def test_an_empty_live_timeline_says_whether_messages_will_come():
             app.session.dirty = True
             app.refresh_view()
             await pilot.pause()
-            assert body.render().plain == says
+            assert body.plain() == says
     drive(scenario, app=RaftvizApp(SimBackend(seed=1)))
 
 

@@ -11,10 +11,14 @@ left out.
 
 from __future__ import annotations
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.observe import Cap, ClusterView, MessageStatus, MessageView, RequestTrace
@@ -107,27 +111,78 @@ def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageVie
     return sorted(rows, key=lambda m: (m.sent_at, m.id))
 
 
-class TimelineBody(Widget):
-    cluster: reactive[ClusterView | None] = reactive(None, layout=True)
-    followed: reactive[str | None] = reactive(None)
-    heartbeats: reactive[bool] = reactive(True, layout=True)
+class TimelineBody(ScrollView):
+    """The rows, drawn a line at a time: only those on screen, each drawn once for as long
+    as it looks the same. Drawn whole as one text, the 260 rows a busy cluster keeps were
+    laid out again for every view, and the Messages tab fell to 5 frames a second."""
 
-    def render(self) -> Text:
-        view = self.cluster
-        if view is None or not view.nodes:
-            return Text("")
-        ids = [n.id for n in view.nodes]
-        pos = lane_positions(ids, self.size.width or 80)
-        span = max(pos.values()) + 2
-        trace = view.request(self.followed) if self.followed else None
-        rows = timeline_rows(view, self.heartbeats)
-        if not rows:
-            return Text(empty_text(view), style="dim")
-        return Text("\n").join(row(m, pos, span, on_path(m, trace)) for m in rows)
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[MessageView, bool]] = []   # each message, and is it followed
+        self.empty = ""                                   # what a timeline without rows says
+        self.lanes: dict[int, int] = {}                   # node -> its lane's x
+        self._strips: dict[tuple[MessageView, bool], Strip] = {}
+        self._drawn_at = (-1, {})                         # (width, lanes) the strips fit
 
-    def get_content_height(self, container, viewport, width: int) -> int:
-        view = self.cluster
-        return max(1, len(timeline_rows(view, self.heartbeats))) if view else 1
+    def show(self, view: ClusterView | None, followed: str | None, heartbeats: bool,
+             lanes: dict[int, int]) -> None:
+        """The view's messages, in lanes at these x (the heading's, above)."""
+        before, drawn_at = self._visible(), self._drawn_at
+        self.rows, self.empty, self.lanes = [], "", lanes
+        if view is not None and view.nodes:
+            trace = view.request(followed) if followed else None
+            self.rows = [(m, on_path(m, trace)) for m in timeline_rows(view, heartbeats)]
+            self.empty = "" if self.rows else empty_text(view)
+        shown = set(self.rows)
+        self._strips = {look: s for look, s in self._strips.items() if look in shown}
+        self.virtual_size = Size(self._width(), max(1, len(self.rows)))
+        if drawn_at != (self._width(), lanes):
+            self.refresh()
+            return
+        changed = [y for y, (old, new) in enumerate(zip(before, self._visible()))
+                   if old != new]
+        if changed:
+            self.refresh_lines(self.scroll_offset.y + changed[0], changed[-1] - changed[0] + 1)
+
+    def plain(self) -> str:
+        """Every row as it reads (or what an empty timeline says), a line each."""
+        if not self.rows:
+            return self.empty
+        return "\n".join(self._text(look).plain for look in self.rows)
+
+    def render_line(self, y: int) -> Strip:
+        width, base = self._width(), self.rich_style
+        if self._drawn_at != (width, self.lanes):
+            self._strips, self._drawn_at = {}, (width, self.lanes)
+        i = self.scroll_offset.y + y
+        if i >= len(self.rows):
+            if i == 0 and self.empty:
+                return self._fit(Text(self.empty, style="dim"), width, base)
+            return Strip.blank(width, base)
+        look = self.rows[i]
+        strip = self._strips.get(look)
+        if strip is None:
+            strip = self._strips[look] = self._fit(self._text(look), width, base)
+        return strip
+
+    def notify_style_update(self) -> None:
+        self._strips.clear()
+        super().notify_style_update()
+
+    def _text(self, look: tuple[MessageView, bool]) -> Text:
+        return row(look[0], self.lanes, max(self.lanes.values()) + 2, look[1])
+
+    def _fit(self, text: Text, width: int, base: Style) -> Strip:
+        segments = Segment.apply_style(text.render(self.app.console), base)
+        return Strip(segments).crop_extend(0, width, base)
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _visible(self) -> list[tuple[MessageView, bool] | None]:
+        top = self.scroll_offset.y
+        return [self.rows[i] if i < len(self.rows) else None
+                for i in range(top, top + self.scrollable_content_region.height)]
 
 
 class Timeline(Widget):
@@ -143,40 +198,47 @@ class Timeline(Widget):
 
     def compose(self) -> ComposeResult:
         yield LaneHeader()
-        with VerticalScroll():
-            yield TimelineBody()
+        yield TimelineBody()
 
     def on_mount(self) -> None:
         if self.cluster is not None:
             self.watch_cluster(self.cluster)   # a view set before the parts were composed
 
     def watch_cluster(self, view: ClusterView | None) -> None:
-        scrollers = self.query(VerticalScroll)
-        if not scrollers:
+        bodies = self.query(TimelineBody)
+        if not bodies:
             return   # not composed yet: on_mount catches up
-        scroller = scrollers.first()
-        if scroller.size.height:
-            self.sticky = scroller.scroll_y >= scroller.max_scroll_y - 1
+        body = bodies.first()
+        if body.size.height:
+            self.sticky = body.scroll_y >= body.max_scroll_y - 1
         self.query_one(LaneHeader).cluster = view
-        self.query_one(TimelineBody).cluster = view
+        self._show()
+
+    def _show(self) -> None:
+        view = self.cluster
+        lanes = lane_positions([n.id for n in view.nodes], self.size.width or 80) \
+            if view is not None and view.nodes else {}
+        self.query_one(TimelineBody).show(view, self.followed, self.heartbeats, lanes)
         self.stick()
 
     def stick(self) -> None:
         if self.sticky:
-            self.call_after_refresh(self.query_one(VerticalScroll).scroll_end, animate=False)
+            self.call_after_refresh(self.query_one(TimelineBody).scroll_end, animate=False)
 
     def on_show(self) -> None:
         self.stick()
 
     def on_resize(self) -> None:
-        self.stick()
+        if self.query(TimelineBody):
+            self._show()
 
-    def watch_followed(self, followed: str | None) -> None:
-        self.query_one(TimelineBody).followed = followed
+    def watch_followed(self) -> None:
+        if self.query(TimelineBody):
+            self._show()
 
-    def watch_heartbeats(self, on: bool) -> None:
-        self.query_one(TimelineBody).heartbeats = on
-        self.stick()
+    def watch_heartbeats(self) -> None:
+        if self.query(TimelineBody):
+            self._show()
 
 
 class LaneHeader(Widget):
