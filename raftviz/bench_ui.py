@@ -10,7 +10,8 @@ terminal. In this order, each phase `--seconds` long:
    are then deleted, so the keyspace table (the first 300 keys) holds the 50 below;
 2. the app on the cluster tab while a writer process (raftviz.bench_writer) puts, open
    loop, `bench/k{i % 50}` = `{i}` at `--rate` writes/s over every endpoint: frames/s,
-   the interface thread's CPU time per frame, writes/s sent and acknowledged;
+   the interface thread's CPU time per frame, writes/s sent and acknowledged; then the
+   same on the messages tab (the timeline of the members' traffic);
 3. the same on the keyspace tab, plus the commit-to-screen latency of every 10th write:
    from its Put response to the first frame showing that key with the write's revision
    as mod revision, or a later one (a later write hides the value but implies it; puts
@@ -223,6 +224,7 @@ class OpenLoop:
 class Results:
     rate: float
     cluster_tab: OpenLoop
+    messages_tab: OpenLoop
     keyspace_tab: OpenLoop
     latencies: list[float]         # ms, sorted
     sampled: int
@@ -291,6 +293,9 @@ async def with_app(backend: LiveBackend, urls: list[str], opts, screens: bool) -
             raise BenchError("the app painted no frame")
         if screens:
             out["cluster_tab"], _ = await open_loop(urls, frames, opts)
+            app.action_show_tab("messages")
+            await pilot.pause(SETTLE_S)
+            out["messages_tab"], _ = await open_loop(urls, frames, opts)
             app.action_show_tab("keyspace")
             await pilot.pause(SETTLE_S)
             frames.reading = True
@@ -337,7 +342,8 @@ def measure_all(opts) -> Results:
         rounds: list[dict] = []
         busy: list[tuple[Figures, float]] = []
         for n in range(opts.rounds):
-            step("the app: cluster tab, keyspace tab (open loop), then closed loop" if n == 0
+            step("the app: cluster, messages and keyspace tabs (open loop), then closed "
+                 "loop" if n == 0
                  else f"the app again, closed loop ({n + 1} of {opts.rounds})")
             rounds.append(attach_and_watch(urls, opts, screens=n == 0))
             step("bare cluster again, closed loop")
@@ -351,7 +357,8 @@ def measure_all(opts) -> Results:
         cluster.stop()
     first = rounds[0]
     return Results(rate=opts.rate, cluster_tab=first["cluster_tab"],
-                   keyspace_tab=first["keyspace_tab"], latencies=first["latencies"],
+                   messages_tab=first["messages_tab"], keyspace_tab=first["keyspace_tab"],
+                   latencies=first["latencies"],
                    sampled=first["sampled"], bare=bare,
                    with_ui=[r["with_ui"] for r in rounds],
                    ui_cores=[r["ui_cores"] for r in rounds],
@@ -402,7 +409,8 @@ def report(r: Results) -> str:
     with_ui = " ".join(f"{f.rate:.0f}" for f in r.with_ui)
     each = " ".join(f"{100 * x:.0f}" for x in r.slowdowns())
     lines = [row("figure", "measured", "target", None) + "met?", "-" * 82]
-    for tab, o in (("cluster", r.cluster_tab), ("keyspace", r.keyspace_tab)):
+    for tab, o in (("cluster", r.cluster_tab), ("messages", r.messages_tab),
+                   ("keyspace", r.keyspace_tab)):
         lines.append(row(f"frames/s, {tab} tab, {r.rate:.0f} writes/s asked", f"{o.fps:.1f}",
                          f">= {TARGET_FPS:.0f}", o.fps >= TARGET_FPS))
         lines.append(row("  updates composed/s (frames, and repaints)", f"{o.updates:.1f}"))

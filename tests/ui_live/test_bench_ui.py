@@ -15,11 +15,12 @@ import pytest
 
 from raftviz import bench_ui
 
+TAB_ROWS = ["updates composed/s (frames, and repaints)", "interface CPU per frame (ms)",
+            "writes/s sent / acknowledged"]
 ROWS = [
-    "frames/s, cluster tab, 100 writes/s asked", "updates composed/s (frames, and repaints)",
-    "interface CPU per frame (ms)", "writes/s sent / acknowledged",
-    "frames/s, keyspace tab, 100 writes/s asked", "updates composed/s (frames, and repaints)",
-    "interface CPU per frame (ms)", "writes/s sent / acknowledged",
+    "frames/s, cluster tab, 100 writes/s asked", *TAB_ROWS,
+    "frames/s, messages tab, 100 writes/s asked", *TAB_ROWS,
+    "frames/s, keyspace tab, 100 writes/s asked", *TAB_ROWS,
     "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
     "cluster puts/s without UI, each phase", "cluster puts/s with UI, between them",
     "interface process CPU meanwhile (cores)", "slowdown in each round (%)",
@@ -27,7 +28,7 @@ ROWS = [
     "cluster puts/s beside it", "its CPU (cores)", "slowdown in each round (%)",
     "its slowdown of the cluster (median)",
 ]
-TARGETED = {ROWS[0], ROWS[4], ROWS[9], ROWS[15]}
+TARGETED = {ROWS[0], ROWS[4], ROWS[8], ROWS[13], ROWS[19]}
 OURS = ("observe-", "keyspace", "notifier", "membership")
 
 
@@ -73,7 +74,8 @@ def test_tiny_run_paints_frames_sees_writes_and_stops_everything():
     results = bench_ui.measure_all(parse(["--seconds", "1.5", "--rate", "100",
                                           "--concurrency", "8", "--rounds", "2"]))
     assert results.frames > 0
-    assert results.cluster_tab.fps > 0 and results.keyspace_tab.fps > 0
+    assert results.cluster_tab.fps > 0 and results.messages_tab.fps > 0
+    assert results.keyspace_tab.fps > 0
     assert results.sampled > 0 and len(results.latencies) > 0
     assert len(results.with_ui) == len(results.busy) == 2 and len(results.bare) == 5
     assert all(f.rate > 0 for f in results.with_ui + results.busy + results.bare)
@@ -106,7 +108,8 @@ def test_slowdown_sets_each_round_against_the_bare_phases_either_side():
     def puts(*rates):
         return [Figures(rate, 1.0, 2.0, 0) for rate in rates]
     # bare, app, bare, busy loop, bare, app, bare, busy loop, bare
-    results = bench_ui.Results(rate=1000, cluster_tab=None, keyspace_tab=None, latencies=[],
+    results = bench_ui.Results(rate=1000, cluster_tab=None, messages_tab=None,
+                               keyspace_tab=None, latencies=[],
                                sampled=0, bare=puts(1000, 800, 1200, 1000, 600),
                                with_ui=puts(450, 990), ui_cores=[0.4] * 2, frames=1,
                                busy=puts(900, 560), busy_cores=[0.4] * 2)
