@@ -85,6 +85,7 @@ class MessageTable(RowGrid):
     heartbeats: reactive[bool] = reactive(True, repaint=False)   # among the traffic
     _traffic: tuple[MessageView, ...] = ()
     _traffic_at = 0                # the view's time when they were taken
+    _drawn: tuple = ()             # what the rows were last made from
 
     def __init__(self, stacked: bool = False) -> None:
         super().__init__()
@@ -114,6 +115,12 @@ class MessageTable(RowGrid):
             self._traffic = recent_traffic(view, self.heartbeats)
             self._traffic_at = view.time
         rows = view.messages + self._traffic
+        # Waiting messages' cells change with the time ("→ 12ms"); traffic's do not: a
+        # live cluster's list changes only when its traffic is taken again.
+        drawn = (rows, self.followed, view.time if view.messages else None)
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
         ids = not (self.stacked and rows and all(m.watched for m in rows))
         self.set_columns((ID_COLUMN, *COLUMNS) if ids else COLUMNS)
         self.set_rows((str(m.id), self.row_cells(m, view.time, ids)) for m in rows)
