@@ -155,8 +155,11 @@ def test_at_80x24_the_panel_leaves_the_views_every_node_and_some_log():
     drive("01-keys-values.lesson", scenario, size=(80, 24))
 
 
-def test_in_the_narrow_layout_a_questions_choices_take_a_line_each_below_it():
-    """At three lines each (a bordered button) they ran past the panel's end at 80x40."""
+def test_in_the_narrow_layout_the_question_and_its_choices_stay_in_sight():
+    """At 80x24 the question and its choices (a line each) stay below the step's text,
+    which scrolls; what the step did is scrolled to once it runs, and the next step is
+    read from its start. As bordered buttons after the text, the choices were past the
+    panel's end even at 80x40."""
     async def scenario(app: LessonApp, pilot: Pilot) -> None:
         panel = app.screen.query_one(NarrationPanel)
         while not panel.panel.choices:
@@ -167,7 +170,15 @@ def test_in_the_narrow_layout_a_questions_choices_take_a_line_each_below_it():
         scroll = app.screen.query_one("#lesson-scroll")
         assert len(choices) == len(panel.panel.choices) >= 2
         assert [b.region.height for b in choices] == [1] * len(choices)
-        assert question.region.bottom == choices[0].region.y
+        assert scroll.region.y < question.region.y < question.region.bottom \
+            == choices[0].region.y
         assert choices[-1].region.bottom <= scroll.region.bottom, "seen without scrolling"
+        await pilot.click("#lesson-choice-2")
+        await next_step(app, pilot)
+        await pilot.pause()
+        assert panel.panel.results and scroll.scroll_y == scroll.max_scroll_y > 0
+        await next_step(app, pilot)
+        await pilot.pause()
+        assert scroll.scroll_y == 0
 
-    drive("14-watches.lesson", scenario, size=(80, 40))
+    drive("14-watches.lesson", scenario, size=(80, 24))

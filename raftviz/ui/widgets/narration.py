@@ -56,7 +56,7 @@ class NarrationPanel(Vertical):
     NarrationPanel #lesson-head { height: auto; padding: 0 1; background: $boost; }
     NarrationPanel #lesson-scroll { height: 1fr; padding: 0 1; }
     NarrationPanel Markdown { margin: 0; padding: 0; }
-    NarrationPanel #lesson-choices { height: auto; }
+    NarrationPanel #lesson-ask, NarrationPanel #lesson-choices { height: auto; }
     NarrationPanel #lesson-choices Button { width: 100%; margin: 0; height: 3; }
     NarrationPanel #lesson-choices Button.-chosen { text-style: bold reverse; }
     NarrationPanel #lesson-status { height: auto; padding: 0 1; background: $boost; }
@@ -65,7 +65,9 @@ class NarrationPanel(Vertical):
     NarrationPanel #lesson-buttons Button { min-width: 8; width: 1fr; }
     Screen.-narrow NarrationPanel #lesson-buttons { height: 1; }
     Screen.-narrow NarrationPanel #lesson-buttons Button { height: 1; border: none; }
-    /* a question's choices a line each: at 3 lines each they ran past the panel's end */
+    /* a question and its choices (a line each) kept in sight below the text, which
+       scrolls: after it, at 3 lines a choice, they were past the panel's end at 80x40 */
+    Screen.-narrow NarrationPanel #lesson-ask { dock: bottom; }
     Screen.-narrow NarrationPanel #lesson-choices Button { height: 1; border: none; }
     """
 
@@ -75,8 +77,9 @@ class NarrationPanel(Vertical):
         yield Static(id="lesson-head")
         with VerticalScroll(id="lesson-scroll"):
             yield Markdown(id="lesson-body")
-            yield Static(id="lesson-question")
-            yield Vertical(id="lesson-choices")
+            with Vertical(id="lesson-ask"):
+                yield Static(id="lesson-question")
+                yield Vertical(id="lesson-choices")
             yield Static(id="lesson-results")
         yield Static(id="lesson-status")
         with Horizontal(id="lesson-buttons"):
@@ -89,11 +92,16 @@ class NarrationPanel(Vertical):
         if new is None or not self.is_mounted:
             return
         self.query_one("#lesson-head", Static).update(_head(new))
+        scroll = self.query_one("#lesson-scroll", VerticalScroll)
         if old is None or (old.body, old.heading) != (new.body, new.heading):
             self.query_one("#lesson-body", Markdown).update(new.body)
+            scroll.scroll_home(animate=False)         # a new step is read from its start
         self.query_one("#lesson-question", Static).update(_question(new))
         self._choices(old, new)
         self.query_one("#lesson-results", Static).update(_results(new))
+        if _outcome(new) > _outcome(old):
+            # What the step did, and why: below the text, out of sight on a small screen.
+            self.call_after_refresh(scroll.scroll_end, animate=False)
         status = self.query_one("#lesson-status", Static)
         status.update(new.status)
         status.set_class(new.warn, "-warn")
@@ -119,6 +127,11 @@ class NarrationPanel(Vertical):
             self.post_message(LessonGuess(int(name.rsplit("-", 1)[1])))
         elif name.startswith("lesson-"):
             self.post_message(LessonNav(name.removeprefix("lesson-")))
+
+
+def _outcome(p: Panel | None) -> tuple[int, bool]:
+    """How much of what a step did the panel tells."""
+    return (len(p.results), bool(p.why)) if p is not None else (0, False)
 
 
 def _head(p: Panel) -> Text:
