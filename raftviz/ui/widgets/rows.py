@@ -297,13 +297,7 @@ class RowGrid(ScrollView, can_focus=True):
                 for r in range(top, top + height)]
 
     def _refresh_changed(self, before: list) -> None:
-        """Repaint the lines from the first to the last one that changed (one region:
-        a refresh per line costs more than the few unchanged lines between)."""
-        changed = [y for y, (old, new) in enumerate(zip(before, self._visible()))
-                   if old != new]
-        if changed:
-            top = self.scroll_offset.y + self.header_height
-            self.refresh_lines(top + changed[0], changed[-1] - changed[0] + 1)
+        repaint_changed(self, before, self._visible(), self.scroll_offset.y + self.header_height)
 
     # -- the cursor --
 
@@ -358,6 +352,15 @@ class RowGrid(ScrollView, can_focus=True):
             if x < 0:
                 return i
         return len(self._widths) - 1
+
+
+def repaint_changed(widget: ScrollView, before: list, after: list, top: int) -> None:
+    """Repaint the lines from the first to the last one whose look changed, `before` and
+    `after` being the looks of the lines shown from line `top` (one region: a refresh per
+    line costs more than the few unchanged lines between)."""
+    changed = [y for y, (old, new) in enumerate(zip(before, after)) if old != new]
+    if changed:
+        widget.refresh_lines(top + changed[0], changed[-1] - changed[0] + 1)
 
 
 def plain(cell: Cell) -> str:

@@ -24,6 +24,7 @@ from textual.widget import Widget
 from engine.observe import Cap, ClusterView, MessageStatus, MessageView, RequestTrace
 
 from ..format import node_title
+from .rows import repaint_changed
 from .wire import TYPE_STYLES
 
 TIME_WIDTH = 8
@@ -139,10 +140,7 @@ class TimelineBody(ScrollView):
         if drawn_at != (self._width(), lanes):
             self.refresh()
             return
-        changed = [y for y, (old, new) in enumerate(zip(before, self._visible()))
-                   if old != new]
-        if changed:
-            self.refresh_lines(self.scroll_offset.y + changed[0], changed[-1] - changed[0] + 1)
+        repaint_changed(self, before, self._visible(), self.scroll_offset.y)
 
     def plain(self) -> str:
         """Every row as it reads (or what an empty timeline says), a line each."""
