@@ -259,7 +259,7 @@ def _status(session: LessonSession) -> str:
         return "Running…"
     if session.phase is Phase.READY:
         if step.predict is not None and session.index not in session.guesses:
-            return "Choose an answer, then press . to run this step."
+            return "Choose an answer (↑ ↓ Enter), then press . to run this step."
         return "Press . to run this step." if step.actions or step.expects else \
             "Press . to go on."
     failed = sum(1 for o in session.records[session.index].results if o.bad)

@@ -182,3 +182,27 @@ def test_in_the_narrow_layout_the_question_and_its_choices_stay_in_sight():
         assert scroll.scroll_y == 0
 
     drive("14-watches.lesson", scenario, size=(80, 24))
+
+
+def test_a_question_is_answered_with_the_arrows_and_enter():
+    """A new question takes the focus: the arrows move between its answers (wrapping),
+    Enter chooses one, and the keys around it keep their meaning (. runs the step)."""
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        while not panel.panel.choices:
+            await next_step(app, pilot)
+        await pilot.pause()
+        choices = list(app.screen.query("#lesson-choices Button").results(Button))
+        assert app.focused is choices[0]
+        await pilot.press("up")
+        assert app.focused is choices[-1]
+        await pilot.press("down", "down")
+        assert app.focused is choices[1]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.lesson_session.guesses[app.lesson_session.index] == 2
+        assert choices[1].has_class("-chosen") and not choices[0].has_class("-chosen")
+        await next_step(app, pilot)
+        assert panel.panel.results and app.focused is None   # the answers are closed
+
+    drive("14-watches.lesson", scenario, size=(80, 24))

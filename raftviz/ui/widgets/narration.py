@@ -2,13 +2,15 @@
 
 It draws a `Panel` (plain data from raftviz.lesson_session) and never touches the
 cluster: buttons post `LessonNav` or `LessonGuess` for the lesson screen to act on. Choice
-buttons are rebuilt only when the question changes, so a click is never lost to a redraw.
+buttons are rebuilt only when the question changes, so a click is never lost to a redraw;
+a new question takes the focus, so a student answers with the arrows and Enter.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
@@ -32,6 +34,18 @@ class LessonGuess(Message):
     def __init__(self, number: int) -> None:
         super().__init__()
         self.number = number
+
+
+class Choice(Button):
+    """One answer to a lesson's question: Enter (or a click) chooses it, the arrows move
+    between the answers. Only Enter: space stays the app's play / pause."""
+
+    BINDINGS = [Binding("up", "move(-1)", "Previous answer", show=False),
+                Binding("down", "move(1)", "Next answer", show=False)]
+
+    def action_move(self, delta: int) -> None:
+        choices = list(self.parent.query(Choice)) if self.parent else [self]
+        choices[(choices.index(self) + delta) % len(choices)].focus()
 
 
 class NarrationPanel(Vertical):
@@ -58,7 +72,10 @@ class NarrationPanel(Vertical):
     NarrationPanel Markdown { margin: 0; padding: 0; }
     NarrationPanel #lesson-ask, NarrationPanel #lesson-choices { height: auto; }
     NarrationPanel #lesson-choices Button { width: 100%; margin: 0; height: 3; }
-    NarrationPanel #lesson-choices Button.-chosen { text-style: bold reverse; }
+    /* the answer with the focus is underlined, the chosen one reversed: both can show */
+    NarrationPanel #lesson-choices Choice:focus { text-style: bold underline; }
+    NarrationPanel #lesson-choices Choice.-chosen { text-style: bold reverse; }
+    NarrationPanel #lesson-choices Choice.-chosen:focus { text-style: bold reverse underline; }
     NarrationPanel #lesson-status { height: auto; padding: 0 1; background: $boost; }
     NarrationPanel #lesson-status.-warn { color: $warning; text-style: bold; }
     NarrationPanel #lesson-buttons { height: 3; }
@@ -113,10 +130,13 @@ class NarrationPanel(Vertical):
         box = self.query_one("#lesson-choices", Vertical)
         if old is None or (old.question, old.choices) != (new.question, new.choices):
             box.remove_children()
-            box.mount_all(Button(f"{i}. {c}", id=f"lesson-choice-{i}")
-                          for i, c in enumerate(new.choices, 1))
+            choices = [Choice(f"{i}. {c}", id=f"lesson-choice-{i}")
+                       for i, c in enumerate(new.choices, 1)]
+            box.mount_all(choices)
+            if choices and not new.answer:      # the question is the next thing to do
+                self.call_after_refresh(choices[0].focus)
         for i in range(1, len(new.choices) + 1):
-            for button in box.query(f"#lesson-choice-{i}").results(Button):
+            for button in box.query(f"#lesson-choice-{i}").results(Choice):
                 button.set_class(i == new.guess, "-chosen")
                 button.disabled = bool(new.answer)
 
