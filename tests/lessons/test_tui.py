@@ -186,7 +186,8 @@ def test_in_the_narrow_layout_the_question_and_its_choices_stay_in_sight():
 
 def test_a_question_is_answered_with_the_arrows_and_enter():
     """A new question takes the focus: the arrows move between its answers (wrapping),
-    Enter chooses one, and the keys around it keep their meaning (. runs the step)."""
+    Enter chooses one, and the keys around it keep their meaning (. runs the step);
+    PgUp and PgDn scroll the step's text, a few lines at 80x24."""
     async def scenario(app: LessonApp, pilot: Pilot) -> None:
         panel = app.screen.query_one(NarrationPanel)
         while not panel.panel.choices:
@@ -204,5 +205,11 @@ def test_a_question_is_answered_with_the_arrows_and_enter():
         assert choices[1].has_class("-chosen") and not choices[0].has_class("-chosen")
         await next_step(app, pilot)
         assert panel.panel.results and app.focused is None   # the answers are closed
+        scroll = app.screen.query_one("#lesson-scroll")
+        scroll.scroll_home(animate=False, immediate=True)
+        await pilot.press("pagedown")                        # a long step, read by keys
+        assert scroll.scroll_y > 0
+        await pilot.press("pageup")
+        assert scroll.scroll_y == 0
 
     drive("14-watches.lesson", scenario, size=(80, 24))

@@ -2,7 +2,7 @@
 
 `LessonScreen` is the app's default screen, so the app lays out its usual tabs in it and
 keeps them current, while the screen adds the narration panel and the lesson's keys
-(. next, , back, o restore, w show me). A timer moves the lesson on a little each frame,
+(. next, , back, o restore, w show me, PgUp / PgDn to read a long step). A timer moves the lesson on a little each frame,
 so the views animate while a step runs. `run_lesson` starts it all and returns a line
 about the student's guesses to print after the app closes.
 """
@@ -34,6 +34,9 @@ class LessonScreen(Screen):
         Binding("comma,less_than_sign", "lesson('back')", "Back", key_display=","),
         Binding("o", "lesson('restore')", "Restore", show=False),
         Binding("w", "lesson('show')", "Show me", show=False),
+        # the step's text scrolls: at 80x24 it has a few lines above the question
+        Binding("pageup", "read(-1)", "Scroll the lesson up", show=False),
+        Binding("pagedown", "read(1)", "Scroll the lesson down", show=False),
     ]
 
     def __init__(self, session: LessonSession) -> None:
@@ -62,6 +65,10 @@ class LessonScreen(Screen):
                    "restore": self.session.restore, "show": self.session.show_me}
         actions[what]()
         self.redraw()
+
+    def action_read(self, pages: int) -> None:
+        scroll = self.query_one("#lesson-scroll")
+        (scroll.scroll_page_down if pages > 0 else scroll.scroll_page_up)(animate=False)
 
     def on_lesson_nav(self, message: LessonNav) -> None:
         self.action_lesson(message.action)
