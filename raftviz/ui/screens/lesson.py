@@ -2,9 +2,10 @@
 
 `LessonScreen` is the app's default screen, so the app lays out its usual tabs in it and
 keeps them current, while the screen adds the narration panel and the lesson's keys
-(. next, , back, o restore, w show me, PgUp / PgDn to read a long step). A timer moves the lesson on a little each frame,
-so the views animate while a step runs. `run_lesson` starts it all and returns a line
-about the student's guesses to print after the app closes.
+(. next, , back, o restore, w show me, PgUp / PgDn to read a long step). A timer moves
+the lesson on a little each frame, so the views animate while a step runs. `run_lesson`
+starts it all and returns a line about the student's guesses to print after the app
+closes.
 """
 
 from __future__ import annotations

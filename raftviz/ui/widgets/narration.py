@@ -134,7 +134,8 @@ class NarrationPanel(Vertical):
                        for i, c in enumerate(new.choices, 1)]
             box.mount_all(choices)
             if choices and not new.answer:      # the question is the next thing to do
-                self.call_after_refresh(choices[0].focus)
+                chosen = min(max(new.guess, 1), len(choices))   # a replayed guess, or 1
+                self.call_after_refresh(choices[chosen - 1].focus)
         for i in range(1, len(new.choices) + 1):
             for button in box.query(f"#lesson-choice-{i}").results(Choice):
                 button.set_class(i == new.guess, "-chosen")
