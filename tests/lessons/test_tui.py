@@ -25,8 +25,9 @@ from raftviz.ui.widgets.nodes import NodeCards, NodeTable
 Scenario = Callable[[LessonApp, Pilot], Awaitable[None]]
 
 
-def drive(lesson_file: str, scenario: Scenario, size=(160, 48)) -> LessonSession:
-    session = LessonSession(load(LESSONS_DIR / lesson_file))
+def drive(lesson_file: str, scenario: Scenario, size=(160, 48),
+          answers: tuple[str, ...] = ()) -> LessonSession:
+    session = LessonSession(load(LESSONS_DIR / lesson_file), answers=answers)
     app = LessonApp(session)
 
     async def main() -> None:
@@ -213,3 +214,15 @@ def test_a_question_is_answered_with_the_arrows_and_enter():
         assert scroll.scroll_y == 0
 
     drive("14-watches.lesson", scenario, size=(80, 24))
+
+
+def test_a_question_answered_beforehand_has_the_focus_on_that_answer():
+    """Replayed with --answers, a question opens on the answer given, not the first."""
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        panel = app.screen.query_one(NarrationPanel)
+        while not panel.panel.choices:
+            await next_step(app, pilot)
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#lesson-choice-2", Button)
+
+    drive("14-watches.lesson", scenario, size=(80, 24), answers=("2",))
