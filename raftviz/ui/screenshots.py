@@ -1,8 +1,9 @@
 """Pictures of the main screens, for the README and the docs: `python -m raftviz.ui.screenshots`.
 
 Each scene starts from the same simulated cluster (seed 1, three nodes, opened at event
-30 when its first leader has just been elected) and drives the app as a user would, so
-the pictures are the same on every run. Notifications are cleared before the picture is
+30 when its first leader has just been elected), the lesson scene from the watches
+lesson's own, and drives the app as a user would, so the pictures are the same on every
+run. Notifications are cleared before the picture is
 taken: they expire on a wall-clock timer, which would make pictures depend on speed. The
 SVG snapshot tests replay these scenes too.
 """
@@ -26,6 +27,15 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 def fresh_app() -> RaftvizApp:
     return RaftvizApp(build_sim(seed=1, nodes=3, at_event=30))
+
+
+def lesson_app() -> RaftvizApp:
+    """The watches lesson, from its start (its own cluster: seed 4)."""
+    from raftviz.lesson_session import LessonSession
+    from raftviz.lessons import LESSONS_DIR, load
+
+    from .screens.lesson import LessonApp
+    return LessonApp(LessonSession(load(LESSONS_DIR / "14-watches.lesson")))
 
 
 async def send(pilot: Pilot, *lines: str) -> None:
@@ -96,6 +106,18 @@ async def help_screen(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def lesson_question(pilot: Pilot) -> None:
+    """On through the lesson (each step played out) to its first question."""
+    from raftviz.lesson_session import Phase, panel
+
+    session = pilot.app.lesson_session
+    while not panel(session).choices and session.phase is not Phase.FINISHED:
+        await pilot.press("full_stop")
+        while session.phase is Phase.RUNNING:
+            await pilot.pause(0.01)
+    await pilot.pause()
+
+
 def still(scene: Scene) -> Scene:
     """The scene, then its notifications cleared so the picture holds still."""
     async def run(pilot: Pilot) -> None:
@@ -115,12 +137,14 @@ SCENES: dict[str, tuple[Scene, tuple[int, int]]] = {
     "narrow": (still(cluster), (80, 24)),
     "crash-dialog": (still(crash_dialog), (80, 24)),
     "help": (still(help_screen), (100, 40)),
+    "lesson": (still(lesson_question), (160, 48)),
 }
+APPS: dict[str, Callable[[], RaftvizApp]] = {"lesson": lesson_app}   # else fresh_app
 
 
 async def shoot(name: str, out: Path) -> Path:
     scene, size = SCENES[name]
-    app = fresh_app()
+    app = APPS.get(name, fresh_app)()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await scene(pilot)

@@ -30,6 +30,13 @@ def test_dialogs(snap_compare, name):
     assert snap_compare(screenshots.fresh_app(), terminal_size=size, run_before=scene)
 
 
+def test_a_lesson_asking_its_first_question(snap_compare):
+    """The narration beside the views: the step's text, the question, its answers (the
+    first with the focus, underlined) and what the step will do."""
+    scene, size = screenshots.SCENES["lesson"]
+    assert snap_compare(screenshots.lesson_app(), terminal_size=size, run_before=scene)
+
+
 def test_help_in_a_small_terminal(snap_compare):
     """At 80x24 the titles wrap too, leaving the explanations room to be read."""
     scene, _ = screenshots.SCENES["help"]
