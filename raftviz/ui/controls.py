@@ -342,7 +342,10 @@ class Controls:
         self.app.theme = "textual-light" if dark else "textual-dark"
 
     def do_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.available))
+        # A screen with keys of its own (a lesson's) lists them as HELP_KEYS.
+        screen = self.app.screen
+        self.app.push_screen(HelpScreen(self.available, getattr(screen, "HELP_KEYS", ()),
+                                        getattr(screen, "HELP_TITLE", "")))
 
 
 def sent_note(request_id: str, line: str, node: int, answered: bool) -> str:

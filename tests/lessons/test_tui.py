@@ -9,14 +9,17 @@ stay apart from any pytest-trio tests.
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Awaitable, Callable
 
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Button, Markdown, Static
 
 from raftviz.lesson_session import LessonSession, Phase
 from raftviz.lessons import LESSONS_DIR, load
 from raftviz.ui.app import RaftvizApp
+from raftviz.ui.screens.help import HelpScreen, controls_table
 from raftviz.ui.screens.lesson import LessonApp, LessonScreen, summary
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.narration import NarrationPanel
@@ -226,3 +229,18 @@ def test_a_question_answered_beforehand_has_the_focus_on_that_answer():
         assert app.focused is app.screen.query_one("#lesson-choice-2", Button)
 
     drive("14-watches.lesson", scenario, size=(80, 24), answers=("2",))
+
+
+def test_help_in_a_lesson_starts_with_the_lessons_own_keys():
+    async def scenario(app: LessonApp, pilot: Pilot) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(controls_table(app.screen.available, app.screen.screen_keys,
+                                     app.screen.screen_title))
+        text = console.export_text()
+        assert text.index("In a lesson") < text.index("PgUp PgDn") < text.index("Time")
+        assert "Restore" in text and "↑ ↓ Enter" in text
+
+    drive("01-keys-values.lesson", scenario)

@@ -540,6 +540,7 @@ def test_help_screen_lists_every_control():
     async def scenario(app, pilot):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        assert not app.screen.screen_keys            # a lesson's keys only in a lesson
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
     drive(scenario)

@@ -1,8 +1,9 @@
-"""The help screen: every control with its key, grouped, and what the symbols mean."""
+"""The help screen: every control with its key, grouped, and what the symbols mean; the
+keys of the screen it was opened from first (a lesson's), when that screen has its own."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -23,13 +24,21 @@ INTRO = ("raftviz shows a real Raft + MVCC cluster. On the simulator (--sim) tim
          "control is also in the command palette (ctrl+p).")
 
 
-def controls_table(available: Callable[[str], bool]) -> Table:
+HelpKeys = Sequence[tuple[str, str, str]]      # (keys, title, what they do)
+
+
+def controls_table(available: Callable[[str], bool], screen_keys: HelpKeys = (),
+                   screen_title: str = "") -> Table:
     # Titles wrap too, so a narrow terminal shares the width between title and help
     # instead of squeezing the help into a sliver beside the longest title.
     table = Table.grid(padding=(0, 2), expand=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     table.add_column()
+    if screen_keys:
+        table.add_row(Text(screen_title, style="bold underline"), "", "")
+        for keys, title, what in screen_keys:
+            table.add_row(keys, title, what)
     group = None
     for c in CONTROLS:
         if c.group != group:
@@ -58,15 +67,18 @@ def legend_table() -> Table:
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
 
-    def __init__(self, available: Callable[[str], bool]) -> None:
+    def __init__(self, available: Callable[[str], bool], screen_keys: HelpKeys = (),
+                 screen_title: str = "") -> None:
         super().__init__()
         self.available = available
+        self.screen_keys, self.screen_title = screen_keys, screen_title
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="help"):
             yield Label("raftviz — help", classes="dialog-title")
             yield Static(INTRO, classes="dialog-explain")
-            yield Static(controls_table(self.available))
+            yield Static(controls_table(self.available, self.screen_keys,
+                                        self.screen_title))
             yield Label("Symbols", classes="dialog-title")
             yield Static(legend_table())
             yield Static("Esc closes this screen.", classes="dialog-hint")

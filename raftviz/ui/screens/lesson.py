@@ -40,6 +40,17 @@ class LessonScreen(Screen):
         Binding("pagedown", "read(1)", "Scroll the lesson down", show=False),
     ]
 
+    HELP_TITLE = "In a lesson"
+    HELP_KEYS = [
+        (".", "Next step", "Run this step, or go on to the next one."),
+        (",", "Back", "Play this step again (before it runs: the one before), the "
+                      "cluster back where that step began."),
+        ("o", "Restore", "Put the cluster back where the lesson left it."),
+        ("w", "Show me", "On a \"your turn\" step, do it for you."),
+        ("↑ ↓ Enter", "Answer", "Choose an answer to the step's question, before it runs."),
+        ("PgUp PgDn", "Read", "Scroll a step's text too long for the panel."),
+    ]
+
     def __init__(self, session: LessonSession) -> None:
         super().__init__(id="_default")
         self.session = session
