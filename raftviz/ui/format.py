@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from engine.observe import NodeView
+from engine.observe import Cap, ClusterView, NodeView
 
 ROLE_SYMBOLS = {
     "leader": "★", "candidate": "◆", "pre-candidate": "◇", "follower": "·",
@@ -102,3 +102,10 @@ def plural(count: int, word: str) -> str:
 def log_range(first: int, last: int) -> str:
     """`3‥7`, or `empty` for a log with no entries."""
     return f"{first}‥{last}" if last >= first else "empty"
+
+
+def reports_internals(view: ClusterView) -> bool:
+    """Whether the cluster tells its log entries and the messages its members send: the
+    simulator and raftviz's members do (those can hold messages); a real etcd tells each
+    member's indexes only."""
+    return view.clock != "live" or Cap.HOLD in view.capabilities

@@ -17,6 +17,7 @@ from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, TickBox
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
+from raftviz.ui.widgets.logs import LogGrid
 from raftviz.ui.widgets.nodes import NodeCard
 from raftviz.ui.widgets.timeline import TimelineBody
 from raftviz.ui.widgets.wire import TRAFFIC_EVERY_MS
@@ -274,6 +275,30 @@ def test_an_empty_live_timeline_says_whether_messages_will_come():
             await pilot.pause()
             assert body.plain() == says
     drive(scenario, app=RaftvizApp(SimBackend(seed=1)))
+
+
+def test_on_a_real_etcd_the_logs_and_the_wire_say_what_etcd_does_not_report():
+    """etcd tells each member's commit and applied index, not its entries nor its
+    messages: the logs had a blank row for every index, and the list beside them offered
+    `h` to hold messages."""
+    async def scenario(app, pilot):
+        await client(pilot, "put a 1")
+        await settle(pilot, 5)
+        await pilot.press("1")                         # the logs' tab
+        simulated = app.session.backend.view
+        app.session.backend.view = lambda: dataclasses.replace(
+            simulated(), clock="live", capabilities=ETCD_CAPS)
+        app.session.dirty = True
+        app.refresh_view()
+        await pilot.pause()
+        grid = app.query_one(LogGrid)
+        shown = app.session.shown
+        last = max(lg.last_index for lg in shown.logs)
+        assert last > 1 and list(grid.looks) == [str(last)]
+        line = grid.render_line(grid.header_height).text
+        assert line.count("not reported by etcd") == len(shown.logs)
+        assert side_mode_line(app) == "no messages\netcd does not report them, nor hold them"
+    drive(scenario, size=(120, 40))
 
 
 # --- network ---

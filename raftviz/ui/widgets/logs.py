@@ -3,7 +3,9 @@
 Each cell starts with a mark saying how far the entry got on that node (✓ applied,
 ● committed, ○ only appended, ◌ still waiting for fsync, ░ folded into a snapshot, ≠
 different from the leader's entry, so it will be replaced), then the term in its colour,
-then what the entry does. Choosing a cell that carries a client request follows it.
+then what the entry does. Choosing a cell that carries a client request follows it. A
+real etcd tells each member's indexes but not its entries: one row, at the last index,
+says so.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def index_range(view: ClusterView) -> range:
     if not view.logs:
         return range(0)
     hi = max(lg.last_index for lg in view.logs)
+    if not fmt.reports_internals(view):
+        return range(hi, hi + 1)      # one row, to say so
     lo = min(min((lg.entries[0].index for lg in view.logs if lg.entries), default=hi),
              min(lg.snapshot_index + 1 for lg in view.logs))
     return range(max(1, lo, hi - SHOWN + 1), hi + 1)
@@ -55,6 +59,7 @@ def mark(log: LogView, e: EntryView, lead: dict[int, int]) -> str:
 
 Look = tuple | None     # what one cell shows: a cell is made from its look alone
 IN_SNAPSHOT: Look = ("in snapshot",)
+NOT_REPORTED: Look = ("not reported",)
 
 
 def look(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int, int],
@@ -93,6 +98,8 @@ def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segme
         body = [Segment(" " * width, base)]
     elif cell == IN_SNAPSHOT:
         body = fitted(f"{fmt.MARK_SNAPSHOT} in snapshot", width, base + DIM, base)
+    elif cell == NOT_REPORTED:
+        body = fitted("not reported by etcd", width, base + DIM, base)
     else:
         mark_, term, what, empty, followed = cell
         lead, number, shown = mark_ + " ", f"{term:>2}", " " + what
@@ -156,10 +163,10 @@ class LogGrid(RowGrid):
         self.set_columns([Column("index", Text("#", style="dim"), digits)] + [
             Column(str(lg.node), label, width)
             for lg, label in zip(view.logs, headers(view, width))])
-        lead = leader_terms(view)
+        lead, reported = leader_terms(view), fmt.reports_internals(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
         self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, self.followed)
-                                        for lg in view.logs)
+                                        if reported else NOT_REPORTED for lg in view.logs)
                       for index in indexes}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
 

@@ -21,9 +21,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from engine.observe import Cap, ClusterView, MessageStatus, MessageView, RequestTrace
+from engine.observe import ClusterView, MessageStatus, MessageView, RequestTrace
 
-from ..format import node_title
+from ..format import node_title, reports_internals
 from .rows import repaint_changed
 from .wire import TYPE_STYLES
 
@@ -101,8 +101,7 @@ EMPTY_ETCD = "etcd does not report the messages its members send to each other."
 def empty_text(view: ClusterView) -> str:
     if view.clock != "live":
         return EMPTY_SIM
-    # Members that can hold messages (raftviz's) report them; a real etcd does neither.
-    return EMPTY_LIVE if Cap.HOLD in view.capabilities else EMPTY_ETCD
+    return EMPTY_LIVE if reports_internals(view) else EMPTY_ETCD
 
 
 def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageView]:

@@ -17,6 +17,7 @@ from textual.reactive import reactive
 
 from engine.observe import ClusterView, MessageStatus, MessageView
 
+from ..format import reports_internals
 from ..messages import MessagePicked
 from .bars import TextLine
 from .rows import Column, RowGrid
@@ -183,7 +184,9 @@ class MessageList(Vertical):
         is the narrow one beside the logs (`stacked`), where one line would be cut."""
         held = sum(1 for m in view.messages if m.status is MessageStatus.HELD)
         flying = len(view.messages) - held
-        if view.network.hold:
+        if not reports_internals(view):
+            counts, keys = Text("no messages"), "etcd does not report them, nor hold them"
+        elif view.network.hold:
             counts = Text(f"■ {held} held, {flying} in flight", style="bold")
             keys = "⏎ deliver · x drop · a all · h release"
         else:
