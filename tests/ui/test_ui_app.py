@@ -18,7 +18,7 @@ from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, 
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import NoteBar, TopBar
 from raftviz.ui.widgets.logs import LogGrid
-from raftviz.ui.widgets.nodes import NodeCard
+from raftviz.ui.widgets.nodes import NodeCard, followers_text
 from raftviz.ui.widgets.timeline import TimelineBody
 from raftviz.ui.widgets.wire import TRAFFIC_EVERY_MS
 
@@ -432,6 +432,16 @@ def test_a_card_repaints_the_line_that_changed_on_screen():
         assert f"commit {node.commit + 1}" in card.card_lines()[1].plain
         assert any(commit_row in rows for rows in app.painted), app.painted
     drive(scenario, app=Recording(elected_app().session.backend))
+
+
+def test_a_leaders_card_tells_its_followers_logs_or_why_it_cannot():
+    leader = elected_app().session.backend.view().leader()
+    assert followers_text(leader) == "2 of 2 followers have its whole log"
+    alone = [p for p in leader.progress if p.peer == leader.id]
+    assert followers_text(dataclasses.replace(leader, progress=tuple(alone))) == \
+        "no followers: alone, it is the majority"
+    assert followers_text(dataclasses.replace(leader, progress=())) == \
+        "its followers' progress is not reported"          # a real etcd's leader
 
 
 def test_cards_say_when_a_node_runs_without_pre_vote_or_check_quorum():

@@ -56,6 +56,18 @@ def extras(n: NodeView) -> list[str]:
     return items
 
 
+def followers_text(leader: NodeView) -> str:
+    """What a leader's card says of its followers' logs. A real etcd does not report its
+    leader's view of them; a leader alone has none."""
+    if not leader.progress:
+        return "its followers' progress is not reported"
+    followers = [p for p in leader.progress if p.peer != leader.id]
+    if not followers:
+        return "no followers: alone, it is the majority"
+    in_sync = sum(1 for p in followers if p.match == leader.last_index)
+    return f"{in_sync} of {len(followers)} followers have its whole log"
+
+
 class NodeCard(Widget):
     """One node's card. Its numbers change on most frames of a busy cluster, so it draws
     itself a line at a time (Textual's line API) and repaints only the lines whose text
@@ -102,10 +114,7 @@ class NodeCard(Widget):
         if self.seen is not None and not n.is_leader:
             lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
         elif n.is_leader:
-            followers = [p for p in n.progress if p.peer != n.id]
-            in_sync = sum(1 for p in followers if p.match == n.last_index)
-            lines.append(Text(f"{in_sync} of {len(followers)} followers have its whole log",
-                              style="dim"))
+            lines.append(Text(followers_text(n), style="dim"))
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
         if n.client_url:
