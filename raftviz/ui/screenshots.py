@@ -3,9 +3,9 @@
 Each scene starts from the same simulated cluster (seed 1, three nodes, opened at event
 30 when its first leader has just been elected), the lesson scene from the watches
 lesson's own, and drives the app as a user would, so the pictures are the same on every
-run. Notifications are cleared before the picture is
-taken: they expire on a wall-clock timer, which would make pictures depend on speed. The
-SVG snapshot tests replay these scenes too.
+run. Notifications are cleared before the picture is taken: they expire on a wall-clock
+timer, which would make pictures depend on speed. The SVG snapshot tests replay these
+scenes too.
 """
 
 from __future__ import annotations
