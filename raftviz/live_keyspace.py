@@ -72,10 +72,10 @@ class KeyspaceCache(threading.Thread):
     @property
     def keys(self) -> Keys:
         """The first KEYS_SHOWN keys of the member shown, from the mirror or a read."""
-        source = self.mirror.source
-        if self.mirror.active and source is not None:
-            shown, count, revision = self.mirror.first(KEYS_SHOWN)
-            return Keys(shown, count, source[0], revision)
+        if self.mirror.active:
+            shown, count, revision, source = self.mirror.first(KEYS_SHOWN)
+            if source is not None:
+                return Keys(shown, count, source[0], revision)
         return self.read_keys
 
     def poke(self) -> None:

@@ -56,10 +56,13 @@ class KeyMirror(threading.Thread):
             self._retarget.set()
             self._cancel()
 
-    def first(self, count: int) -> tuple[tuple[KeyView, ...], int, int]:
-        """The first `count` keys, how many there are in all, and the copy's revision."""
+    def first(self, count: int) -> tuple[tuple[KeyView, ...], int, int,
+                                         tuple[int, str] | None]:
+        """The first `count` keys, how many there are in all, the copy's revision and the
+        member it is of, all as of one moment."""
         with self._lock:
-            return tuple(self.keys.values()[:count]), len(self.keys), self.revision
+            return (tuple(self.keys.values()[:count]), len(self.keys), self.revision,
+                    self.source)
 
     def recent_changes(self) -> tuple[WatchEventView, ...]:
         with self._lock:
@@ -114,10 +117,10 @@ class KeyMirror(threading.Thread):
             timeout=READ_TIMEOUT_S)
         if r.more or len(r.kvs) > MIRROR_MAX:
             return None
-        with self._lock:
+        with self._lock:      # the keys and whose they are change together
             self.keys = SortedDict((x.key, key_view(x)) for x in r.kvs)
             self.revision = r.header.revision
-        self.source, self.active = (node, url), True
+            self.source, self.active = (node, url), True
         self.changed()
         return r.header.revision
 
