@@ -212,6 +212,8 @@ class Timeline(Widget):
         self._show()
 
     def _show(self) -> None:
+        if not self.query(TimelineBody):
+            return   # not composed yet: on_mount catches up
         view = self.cluster
         lanes = lane_positions([n.id for n in view.nodes], self.size.width or 80) \
             if view is not None and view.nodes else {}
@@ -226,16 +228,13 @@ class Timeline(Widget):
         self.stick()
 
     def on_resize(self) -> None:
-        if self.query(TimelineBody):
-            self._show()
+        self._show()
 
     def watch_followed(self) -> None:
-        if self.query(TimelineBody):
-            self._show()
+        self._show()
 
     def watch_heartbeats(self) -> None:
-        if self.query(TimelineBody):
-            self._show()
+        self._show()
 
 
 class LaneHeader(Widget):
