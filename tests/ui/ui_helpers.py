@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from engine import observe as o
 from raftviz.ui.app import RaftvizApp, build_sim
+from raftviz.ui.widgets.bars import NoteBar
 
 Scenario = Callable[[RaftvizApp, Pilot], Awaitable[None]]
 
@@ -52,3 +53,8 @@ async def settle(pilot: Pilot, ticks: int = 5) -> None:
     if ticks > 1:
         pilot.app.controls.execute(o.Tick(ticks - 1))
     await pilot.pause()
+
+
+def note(app: RaftvizApp) -> str:
+    """What the note line says."""
+    return app.query_one(NoteBar).message
