@@ -275,16 +275,13 @@ class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
 
     @abort_on_error
     def Alarm(self, request, context):
-        s = self.b.server
+        # Every action goes through the log, a GET too, as in etcd 3.4: a list asked of any
+        # member then sees an alarm another member has already answered for.
         action = kv.AlarmAction(request.action)
         alarm = kv.AlarmType(request.alarm)
-        if action is kv.AlarmAction.GET:
-            members = s.kv.alarms(alarm)
-        else:
-            r = self.b.propose(kv.AlarmRequest(action, request.memberID, alarm), context)
-            members = r.alarms
+        r = self.b.propose(kv.AlarmRequest(action, request.memberID, alarm), context)
         return rpc_pb2.AlarmResponse(header=self._header(), alarms=[
-            rpc_pb2.AlarmMember(memberID=m.member_id, alarm=int(m.alarm)) for m in members])
+            rpc_pb2.AlarmMember(memberID=m.member_id, alarm=int(m.alarm)) for m in r.alarms])
 
     @abort_on_error
     def Status(self, request, context):
