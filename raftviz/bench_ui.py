@@ -30,10 +30,11 @@ A frame is one update the compositor composed for the terminal that changed what
 screen shows: the screen's update timer (Screen._on_timer_update -> _compositor_refresh
 -> Compositor.render_update) hands a CompositorUpdate to App._display, which a counting
 subclass wraps. Headless, Textual stops there; the subclass encodes the update as a
-terminal would receive it (`render_segments`, under 1 ms a frame) and, in the latency
-phase, reads the keys and mod revisions in its text: what the screen shows at that
-instant. An update that only repaints lines with the words they already had is composed
-(and costs CPU) but shows nothing new: it is not counted as a frame. An idle screen
+terminal would receive it (`render_segments`, under 1 ms a frame) and keeps it; after
+the phase, the bench reads the keys and mod revisions in each one's text: what the
+screen showed at that instant. An update that only repaints lines with the words they
+already had is composed (and costs CPU) but shows nothing new: it is not counted as a
+frame. An idle screen
 composes nothing. The closed loops count nothing: there the encoding alone stays, as a
 terminal's driver would do it, so the bench's reading is not charged to the interface.
 """
@@ -92,27 +93,58 @@ def register(targets) -> None:
 # --- the screen -------------------------------------------------------------------------
 
 
+class ScreenLines:
+    """The words on each piece of each line of the screen, to tell an update that changed
+    them from one that repainted them as they were."""
+
+    def __init__(self) -> None:
+        self.words: dict[tuple[int, int], str] = {}
+
+    def changed_by(self, update) -> bool:
+        from textual._compositor import ChopsUpdate
+        if not isinstance(update, ChopsUpdate):
+            self.words.clear()                 # a whole new layout
+            return True
+        changed = False
+        for y, _, _ in update.spans:
+            for x, strip in update.chops[y].items():
+                if strip is not None and self.words.get((y, x)) != strip.text:
+                    self.words[y, x] = strip.text
+                    changed = True
+        return changed
+
+
 @dataclass
 class Frames:
     """Every update composed and which of them were frames: when, and at which mod
     revision it painted each bench key (per key, only the revisions that went up, with
-    the first time each was seen)."""
+    the first time each was seen). While a phase runs, the interface's thread only keeps
+    each update; `settle()` tells frames from repaints and reads the keys afterwards, so
+    the bench's own reading is not charged to the interface, nor delays its next frame."""
     times: list[float] = field(default_factory=list)  # every update composed
     cpu: list[float] = field(default_factory=list)     # the interface thread's, at each
     changed: list[float] = field(default_factory=list)  # the updates that were frames
     shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
-    # The bench's own reading of the screen costs the interface's thread CPU time too:
-    # it reads only while a phase measures what it would learn.
-    counting: bool = True     # tell frames from repaints (the open-loop phases)
-    reading: bool = False     # and which bench keys each frame shows (the latency phase)
+    counting: bool = True     # keep the updates (the open-loop phases)
+    reading: bool = False     # and the text of each (the latency phase)
+    lines: ScreenLines = field(default_factory=ScreenLines)
+    kept: list[tuple[float, object, str | None]] = field(default_factory=list)
 
-    def add(self, at: float, text: str, changed: bool = True) -> None:
+    def add(self, at: float, update: object, text: str = "") -> None:
         self.times.append(at)
         self.cpu.append(time.thread_time())
-        if changed:
-            self.changed.append(at)
-        if not self.reading:
-            return
+        self.kept.append((at, update, text if self.reading else None))
+
+    def settle(self) -> None:
+        """Take in the updates kept since the last call, in the order they came."""
+        for at, update, text in self.kept:
+            if self.lines.changed_by(update):
+                self.changed.append(at)
+            if text is not None:
+                self._read(at, text)
+        self.kept.clear()
+
+    def _read(self, at: float, text: str) -> None:
         for match in SHOWN.finditer(ANSI.sub("", text)):
             revisions, when = self.shown.setdefault(int(match[1]), ([], []))
             revision = int(match[2])
@@ -145,27 +177,6 @@ def count(times: list[float], start: float, end: float) -> int:
     return bisect.bisect_right(times, end) - bisect.bisect_left(times, start)
 
 
-class ScreenLines:
-    """The words on each piece of each line of the screen, to tell an update that changed
-    them from one that repainted them as they were."""
-
-    def __init__(self) -> None:
-        self.words: dict[tuple[int, int], str] = {}
-
-    def changed_by(self, update) -> bool:
-        from textual._compositor import ChopsUpdate
-        if not isinstance(update, ChopsUpdate):
-            self.words.clear()                 # a whole new layout
-            return True
-        changed = False
-        for y, _, _ in update.spans:
-            for x, strip in update.chops[y].items():
-                if strip is not None and self.words.get((y, x)) != strip.text:
-                    self.words[y, x] = strip.text
-                    changed = True
-        return changed
-
-
 def counting_app(backend: LiveBackend, frames: Frames):
     # The interface first: it sets Textual's screen timer before Textual loads, as
     # `raftviz` does (Textual first would measure it at Textual's default 60 Hz).
@@ -174,7 +185,6 @@ def counting_app(backend: LiveBackend, frames: Frames):
     from textual._compositor import CompositorUpdate
     tune_collector()                  # as `raftviz` runs the interface
     RaftvizApp = ui_app.RaftvizApp
-    lines = ScreenLines()
 
     class CountingApp(RaftvizApp):
         CSS_PATH = str(Path(ui_app.__file__).with_name(RaftvizApp.CSS_PATH))
@@ -183,7 +193,7 @@ def counting_app(backend: LiveBackend, frames: Frames):
             if isinstance(renderable, CompositorUpdate):
                 text = renderable.render_segments(self.console)   # as sent to a terminal
                 if frames.counting:
-                    frames.add(time.monotonic(), text, lines.changed_by(renderable))
+                    frames.add(time.monotonic(), renderable, text)
             super()._display(screen, renderable)
 
     return CountingApp(backend)
@@ -262,6 +272,7 @@ def run_writer(urls: list[str], rate: float, seconds: float) -> dict:
 
 async def open_loop(urls: list[str], frames: Frames, opts) -> tuple[OpenLoop, dict]:
     w = await asyncio.to_thread(run_writer, urls, opts.rate, opts.seconds)
+    frames.settle()
     if not w["acks"]:
         raise BenchError(f"no write was answered ({', '.join(set(w['errors']))})")
     start, end = w["start_at"], w["start_at"] + opts.seconds
@@ -311,6 +322,7 @@ async def with_app(backend: LiveBackend, urls: list[str], opts, screens: bool) -
                                                  opts.concurrency)
         used = os.times().user + os.times().system - used.user - used.system
         await pilot.pause(SETTLE_S)      # let the last views land before the app quits
+    frames.settle()
     out["ui_cores"], out["frames"] = used / opts.seconds, len(frames.changed)
     return out
 

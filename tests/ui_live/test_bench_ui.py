@@ -159,20 +159,23 @@ def test_an_update_that_repaints_the_same_words_is_no_frame():
     assert lines.changed_by(update("rev 7", "k=2"))
     assert lines.changed_by(LayoutUpdate([Strip([Segment("rev 7")])], Region(0, 0, 5, 1)))
     frames = bench_ui.Frames()
-    for at, changed in ((1.0, True), (1.1, False), (1.2, True), (1.3, False)):
-        frames.add(at, "", changed)
+    for at, words in ((1.0, "k=1"), (1.1, "k=1"), (1.2, "k=2"), (1.3, "k=2")):
+        frames.add(at, update(words))
+    assert frames.changed == []                 # kept while the phase runs, told apart after
+    frames.settle()
     assert frames.rate(1.0, 2.0) == 2 and frames.rate(1.0, 2.0, frames.times) == 4
 
 
 def test_frames_read_the_keys_shown_only_while_the_latency_phase_reads():
     row = "\x1b[1mbench/k7\x1b[0m  42  3  {}  "          # key, value, create, mod revision
     frames = bench_ui.Frames()
-    frames.add(1.0, row.format(9))
-    assert frames.first_showing(7, 9) is None              # not reading: nothing learnt
+    frames.add(1.0, None, row.format(9))
     frames.reading = True
-    frames.add(2.0, row.format(9))
-    frames.add(3.0, row.format(12))
-    assert frames.first_showing(7, 9) == 2.0
+    frames.add(2.0, None, row.format(9))
+    frames.add(3.0, None, row.format(12))
+    assert frames.first_showing(7, 9) is None              # read after the phase, not in it
+    frames.settle()
+    assert frames.first_showing(7, 9) == 2.0               # not reading at 1.0: not learnt
     assert frames.first_showing(7, 10) == 3.0              # a later revision implies it
     assert frames.first_showing(7, 13) is None
 
