@@ -6,6 +6,7 @@ test_ui_data_views."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from textual.widgets import Button, TabbedContent
 
@@ -15,7 +16,7 @@ from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, TickBox
 from raftviz.ui.screens.help import HelpScreen
 from raftviz.ui.widgets.bars import TopBar
-from raftviz.ui.widgets.nodes import NodeCard, followers_text
+from raftviz.ui.widgets.nodes import NodeCard, NodeCards, followers_text
 
 from .ui_helpers import client, drive, elected_app, note, settle, view
 
@@ -221,6 +222,31 @@ def test_a_leaders_card_tells_its_followers_logs_or_why_it_cannot():
         "no followers: alone, it is the majority"
     assert followers_text(dataclasses.replace(leader, progress=())) == \
         "its followers' progress is not reported"          # a real etcd's leader
+
+
+def test_a_lone_leader_has_no_followers_even_where_progress_is_not_reported():
+    assert followers_text(view(elected_app()).leader(), alone=True) == \
+        "no followers: alone, it is the majority"
+
+    async def scenario(app, pilot):      # a one-member etcd: its leader reports no progress
+        leader = dataclasses.replace(view(app).leader(), progress=())
+        app.query_one(NodeCards).cluster = dataclasses.replace(view(app), nodes=(leader,))
+        await pilot.pause()
+        text = app.query_one(f"#card-{leader.id}", NodeCard).card_text().plain
+        assert "no followers: alone, it is the majority" in text, text
+    drive(scenario, app=elected_app(nodes=1))
+
+
+def test_narrow_cards_break_their_lines_between_fields_not_inside_them():
+    async def scenario(app, pilot):
+        cards = list(app.query(NodeCard))
+        assert len(cards) == 5 and all(c.content_region.width < 24 for c in cards)
+        for card in cards:
+            lines = [strip.text.strip() for _, strip in card._drawn]
+            # a value alone on a line is one whose label ended the line before
+            assert not any(re.fullmatch(r"[\d—‥]+", line) for line in lines), lines
+            assert any(re.fullmatch(r"commit \d+  applied \d+", line) for line in lines)
+    drive(scenario, app=elected_app(nodes=5), size=(120, 40))
 
 
 def test_cards_say_when_a_node_runs_without_pre_vote_or_check_quorum():

@@ -7,6 +7,8 @@ is where replication problems show first. Roles are written out and marked with 
 
 from __future__ import annotations
 
+import re
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
@@ -23,6 +25,9 @@ from engine.observe import ClusterView, NodeView, ProgressView
 from ..format import labelled, log_range, node_title, short_bytes
 from ..messages import NodeClicked
 from .rows import signature
+
+
+FIELD_BREAK = re.compile(r"  | · ")     # between two fields of a card line
 
 
 def leader_sees(view: ClusterView) -> dict[int, ProgressView]:
@@ -56,16 +61,39 @@ def extras(n: NodeView) -> list[str]:
     return items
 
 
-def followers_text(leader: NodeView) -> str:
+def followers_text(leader: NodeView, alone: bool = False) -> str:
     """What a leader's card says of its followers' logs. A real etcd does not report its
-    leader's view of them; a leader alone has none."""
+    leader's view of them; a leader alone (the only member) has none."""
+    followers = [p for p in leader.progress if p.peer != leader.id]
+    if alone or (leader.progress and not followers):
+        return "no followers: alone, it is the majority"
     if not leader.progress:
         return "its followers' progress is not reported"
-    followers = [p for p in leader.progress if p.peer != leader.id]
-    if not followers:
-        return "no followers: alone, it is the majority"
     in_sync = sum(1 for p in followers if p.match == leader.last_index)
     return f"{in_sync} of {len(followers)} followers have its whole log"
+
+
+def fit_fields(line: Text, width: int, console) -> list[Text]:
+    """A card line cut to `width` between its fields (two spaces or " · " apart, as
+    `labelled` and the lists write them), so no label ends a line with its value on the
+    next; a field wider than the card wraps as rich wraps words."""
+    if line.cell_len <= width:
+        return [line]
+    pieces, start, sep = [], 0, ""
+    for match in FIELD_BREAK.finditer(line.plain):
+        pieces.append((sep, line[start:match.start()]))
+        start, sep = match.end(), match.group()
+    pieces.append((sep, line[start:]))
+    out: list[Text] = []
+    for sep, field in pieces:
+        if out and out[-1].cell_len + len(sep) + field.cell_len <= width:
+            out[-1].append(sep)
+            out[-1].append_text(field)
+        elif field.cell_len <= width:
+            out.append(field)
+        else:
+            out += field.wrap(console, width)
+    return out
 
 
 class NodeCard(Widget):
@@ -78,6 +106,7 @@ class NodeCard(Widget):
         self.node_id = node_id
         self.node: NodeView | None = None
         self.seen: ProgressView | None = None     # how the leader sees this follower
+        self.alone = False                        # the cluster's only member
         self.tooltip = "Click for what you can do to this node"
         self._drawn: list[tuple[object, Strip]] = []    # per line: what it shows, drawn
         self._base: Style | None = None
@@ -86,8 +115,9 @@ class NodeCard(Widget):
     def on_click(self) -> None:
         self.post_message(NodeClicked(self.node_id))
 
-    def show(self, node: NodeView, seen: ProgressView | None) -> None:
-        if (node, seen) == (self.node, self.seen):
+    def show(self, node: NodeView, seen: ProgressView | None, alone: bool = False) -> None:
+        """Show the node, how the leader sees it, and whether it is the only member."""
+        if (node, seen, alone) == (self.node, self.seen, self.alone):
             return
         if node != self.node:
             title = node_title(node)
@@ -97,7 +127,7 @@ class NodeCard(Widget):
                             ("-candidate", node.up and "candidate" in node.role),
                             ("-paused", node.paused)):
                 self.set_class(on, cls)
-        self.node, self.seen = node, seen
+        self.node, self.seen, self.alone = node, seen, alone
         self._redraw()
 
     def card_text(self) -> Text:
@@ -114,7 +144,7 @@ class NodeCard(Widget):
         if self.seen is not None and not n.is_leader:
             lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
         elif n.is_leader:
-            lines.append(Text(followers_text(n), style="dim"))
+            lines.append(Text(followers_text(n, self.alone), style="dim"))
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
         if n.client_url:
@@ -129,7 +159,7 @@ class NodeCard(Widget):
         base, console = self._base_style(), self.app.console
         lines = []
         for line in self.card_lines():
-            lines += [line] if line.cell_len <= width else line.wrap(console, width)
+            lines += fit_fields(line, width, console)
         old, self._drawn = self._drawn, []
         for y in range(max(len(lines), len(old))):
             line = lines[y] if y < len(lines) else Text()
@@ -183,7 +213,7 @@ class NodeCards(Horizontal):
             self.mount(self.cards[new])
         seen = leader_sees(view)
         for n in view.nodes:
-            self.cards[n.id].show(n, seen.get(n.id))
+            self.cards[n.id].show(n, seen.get(n.id), alone=len(view.nodes) == 1)
 
 
 class NodeTable(Widget):
