@@ -246,6 +246,12 @@ def test_narrow_cards_break_their_lines_between_fields_not_inside_them():
             # a value alone on a line is one whose label ended the line before
             assert not any(re.fullmatch(r"[\d—‥]+", line) for line in lines), lines
             assert any(re.fullmatch(r"commit \d+  applied \d+", line) for line in lines)
+            # the row of cards grows so that every line shows, the leader's view too
+            assert card.content_region.height >= card.needed > 6, lines
+            assert any(line.startswith(("leader: match", "4 of 4")) for line in lines)
+        card.node = dataclasses.replace(card.node, client_url="http://127.0.0.1:56867")
+        assert card.card_lines()[-1].plain == "client http://127.0.0.1:56867"
+        assert card.card_lines(20)[-1].plain == "client 127.0.0.1:56867"   # as etcdctl's
     drive(scenario, app=elected_app(nodes=5), size=(120, 40))
 
 

@@ -107,6 +107,7 @@ class NodeCard(Widget):
         self.node: NodeView | None = None
         self.seen: ProgressView | None = None     # how the leader sees this follower
         self.alone = False                        # the cluster's only member
+        self.needed = 0                           # lines its text takes at its width
         self.tooltip = "Click for what you can do to this node"
         self._drawn: list[tuple[object, Strip]] = []    # per line: what it shows, drawn
         self._base: Style | None = None
@@ -133,7 +134,9 @@ class NodeCard(Widget):
     def card_text(self) -> Text:
         return Text("\n").join(self.card_lines())
 
-    def card_lines(self) -> list[Text]:
+    def card_lines(self, width: int | None = None) -> list[Text]:
+        """The card's lines, most telling first; a client URL too long for `width` loses
+        its scheme."""
         n = self.node
         if n is None:
             return []
@@ -148,7 +151,10 @@ class NodeCard(Widget):
         if extras(n):
             lines.append(Text(" · ".join(extras(n)), style="italic"))
         if n.client_url:
-            lines.append(Text("client ", style="dim") + Text(n.client_url))
+            url = n.client_url
+            if width is not None and len("client ") + len(url) > width:
+                url = url.split("://")[-1]
+            lines.append(Text("client ", style="dim") + Text(url))
         return lines
 
     def _redraw(self) -> None:
@@ -158,8 +164,12 @@ class NodeCard(Widget):
             return
         base, console = self._base_style(), self.app.console
         lines = []
-        for line in self.card_lines():
+        for line in self.card_lines(width):
             lines += fit_fields(line, width, console)
+        if len(lines) != self.needed:
+            self.needed = len(lines)
+            if isinstance(self.parent, NodeCards):
+                self.parent.fit()
         old, self._drawn = self._drawn, []
         for y in range(max(len(lines), len(old))):
             line = lines[y] if y < len(lines) else Text()
@@ -198,16 +208,29 @@ class NodeCards(Horizontal):
     DEFAULT_CLASSES = "view-part"
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
 
+    LINES = (6, 10)     # of a card's text: the fewest shown, the most a narrow card grows to
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cards: dict[int, NodeCard] = {}
+
+    def fit(self) -> None:
+        """As tall as the longest card's text (narrow cards wrap theirs), within LINES:
+        set again only when that changes, as a new height lays the screen out again."""
+        needed = max((card.needed for card in self.cards.values()), default=0)
+        height = min(max(needed, self.LINES[0]), self.LINES[1]) + 2   # and the borders
+        if self.styles.height is None or self.styles.height.value != height:
+            self.styles.height = height
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
             return
         ids = [n.id for n in view.nodes]
-        for gone in [i for i in self.cards if i not in ids]:
-            self.cards.pop(gone).remove()
+        gone = [i for i in self.cards if i not in ids]
+        for i in gone:
+            self.cards.pop(i).remove()
+        if gone:
+            self.fit()
         for new in [i for i in ids if i not in self.cards]:
             self.cards[new] = NodeCard(new)
             self.mount(self.cards[new])
