@@ -59,6 +59,7 @@ from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 
 from .bench_cluster import Figures, measure
 from .bench_writer import KEYS
+from .errors import error_line
 from .live import LEADER_WAIT_S, LiveBackend
 from .live_procs import LocalCluster
 
@@ -472,4 +473,4 @@ def run(args: argparse.Namespace) -> int:
 def one_line(exc: BaseException) -> str:
     if isinstance(exc, grpc.RpcError):
         return f"gRPC: {exc.code().name} {exc.details()}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return error_line(exc)

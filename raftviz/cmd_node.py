@@ -20,6 +20,7 @@ from engine.runtime.garbage import keep_history_out_of_full_collections
 from engine.runtime.join import JoinError
 from engine.runtime.node import TLSFiles, run_member
 
+from .errors import error_line
 from .node_flags import add_node_flags, node_settings
 
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         problem = startup_problem(e)
         if problem is None:
             raise
-        print(f"raftviz node: {problem}", file=sys.stderr)
+        print(f"raftviz node: {error_line(problem)}", file=sys.stderr)
         return 1
     return 0
 

@@ -22,6 +22,8 @@ from engine.runtime.errors import StorageError
 from engine.runtime.membership import Membership, parse_initial_cluster
 from engine.runtime.proto import rpc_pb2, rpc_pb2_grpc
 
+from .errors import error_line
+
 PROG = "raftviz snapshot"
 
 
@@ -79,16 +81,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG} {args.snapshot_action}: {e}", file=sys.stderr)
         return 2
     except (StorageError, OSError) as e:
-        print(f"{PROG} {args.snapshot_action}: {_one_line(e)}", file=sys.stderr)
+        print(f"{PROG} {args.snapshot_action}: {error_line(e)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _one_line(e: BaseException) -> str:
-    if isinstance(e, OSError) and e.strerror:
-        return f"{e.filename or ''}: {e.strerror}".lstrip(": ")
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 # --- save ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from .argtypes import int_in_range
+from .errors import error_line
 
 
 def add_ui_flags(parser: argparse.ArgumentParser) -> None:
@@ -105,7 +106,7 @@ def _run_sim(args: argparse.Namespace) -> int:
             from .ui.app import run_sim
             run_sim(seed=args.seed, nodes=args.nodes, at_event=args.at, scenario=args.scenario)
     except (OSError, ValueError) as e:
-        print(f"raftviz: error: {e}", file=sys.stderr)
+        print(f"raftviz: error: {error_line(e)}", file=sys.stderr)
         return 1
     return 0
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 
+from .errors import error_line
 from .status import leader_of, query_status
 
 LAYOUT = "cluster.json"
@@ -192,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         print("\nstopping the cluster", file=sys.stderr)
         return 0
     except (ValueError, RuntimeError, OSError) as e:
-        print(f"raftviz up: {e}", file=sys.stderr)
+        print(f"raftviz up: {error_line(e)}", file=sys.stderr)
         return 1
     finally:
         stop_members(procs)

@@ -57,6 +57,8 @@ def find_lesson(name: str, directory: Path) -> Path:
     path = Path(name)
     if path.is_file():
         return path
+    if "/" in name or name.endswith(SUFFIX):
+        raise NotFound(f"no lesson file {name}")
     for candidate in lesson_files(directory):
         number = candidate.stem.split("-", 1)[0]
         if name in (candidate.stem, candidate.name, lesson_name(candidate)) or \

@@ -36,6 +36,7 @@ from engine.sim.ui_client import ClientError, parse_client_line
 from engine.kv.describe import describe_span
 
 from . import live_commands, live_views
+from .errors import error_line
 from .live_client import Channels, Requests, Sender, path_of, split_endpoint
 from .live_keyspace import KeyspaceCache, Target
 from .live_links import EntryLinks
@@ -114,14 +115,14 @@ class LiveBackend:
         try:
             cluster = LocalCluster(nodes, data_dir, heartbeat_ms, election_ms)
         except (ValueError, OSError) as exc:
-            raise LiveError(str(exc)) from None
+            raise LiveError(error_line(exc)) from None
         try:
             cluster.start(LEADER_WAIT_S)
             backend = cls(cluster.client_urls(), control=True, cluster=cluster)
         except BaseException as exc:
             cluster.stop()
             if isinstance(exc, (RuntimeError, OSError, ValueError)):
-                raise LiveError(f"the cluster did not start: {exc}") from None
+                raise LiveError(f"the cluster did not start: {error_line(exc)}") from None
             raise
         try:
             backend.wait_for(lambda v: v.leader() is not None and all(

@@ -148,3 +148,5 @@ def test_a_missing_file_is_one_line(monkeypatch, capsys, argv):
     assert raftviz(monkeypatch, *argv) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("raftviz: error: ") and captured.err.count("\n") == 1
+    assert captured.err.strip().endswith(("no lesson file /no/such/file.lesson",
+                                          "no lesson directory /nowhere"))

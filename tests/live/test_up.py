@@ -94,6 +94,17 @@ def test_busy_port_and_foreign_data_dir(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [[], ["up"], ["node", "--name", "a"]])
+def test_a_data_dir_that_cannot_be_made_is_one_line_naming_it(tmp_path, command):
+    (tmp_path / "file").write_text("")
+    bad = tmp_path / "file" / "d"
+    r = subprocess.run([sys.executable, "-m", "raftviz", *command, "--data-dir", str(bad)],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].endswith(f": {bad}: Not a directory"), r.stderr
+    assert "Errno" not in r.stderr and "Traceback" not in r.stderr
+
+
 def test_a_member_stops_at_once_while_a_client_watches(tmp_path):
     """SIGTERM with a client's watch stream open: the member stops its gRPC server from
     its loop while gRPC ends the stream from its own thread; the stream's cleanup used to
