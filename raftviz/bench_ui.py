@@ -34,9 +34,8 @@ terminal would receive it (`render_segments`, under 1 ms a frame) and keeps it; 
 the phase, the bench reads the keys and mod revisions in each one's text: what the
 screen showed at that instant. An update that only repaints lines with the words they
 already had is composed (and costs CPU) but shows nothing new: it is not counted as a
-frame. An idle screen
-composes nothing. The closed loops count nothing: there the encoding alone stays, as a
-terminal's driver would do it, so the bench's reading is not charged to the interface.
+frame. An idle screen composes nothing. The closed loops keep nothing: there the
+encoding alone stays, as a terminal's driver would do it.
 """
 
 from __future__ import annotations
@@ -70,6 +69,7 @@ TARGET_FPS = 20.0
 TARGET_P99_MS = 100.0
 TARGET_SLOWDOWN = 0.10
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+MOVE_TO = re.compile(r"\x1b\[(\d+);(\d+)H")
 SHOWN = re.compile(r"bench/k(\d+) +\d+ +\d+ +(\d+) ")     # key, value, create, mod
 
 
@@ -96,22 +96,24 @@ def register(targets) -> None:
 
 class ScreenLines:
     """The words on each piece of each line of the screen, to tell an update that changed
-    them from one that repainted them as they were."""
+    them from one that repainted them as they were. Read from the update as sent to the
+    terminal: each piece is a cursor move to its place, then its segments."""
 
     def __init__(self) -> None:
         self.words: dict[tuple[int, int], str] = {}
 
-    def changed_by(self, update) -> bool:
-        from textual._compositor import ChopsUpdate
-        if not isinstance(update, ChopsUpdate):
+    def changed_by(self, text: str, layout: bool = False) -> bool:
+        if layout:
             self.words.clear()                 # a whole new layout
             return True
         changed = False
-        for y, _, _ in update.spans:
-            for x, strip in update.chops[y].items():
-                if strip is not None and self.words.get((y, x)) != strip.text:
-                    self.words[y, x] = strip.text
-                    changed = True
+        parts = MOVE_TO.split(text)            # before the first move, then y, x, piece...
+        for i in range(1, len(parts) - 2, 3):
+            place = (int(parts[i]), int(parts[i + 1]))
+            words = ANSI.sub("", parts[i + 2]).rstrip("\n")     # a line's end: no word
+            if self.words.get(place) != words:
+                self.words[place] = words
+                changed = True
         return changed
 
 
@@ -127,21 +129,23 @@ class Frames:
     changed: list[float] = field(default_factory=list)  # the updates that were frames
     shown: dict[int, tuple[list[int], list[float]]] = field(default_factory=dict)
     counting: bool = True     # keep the updates (the open-loop phases)
-    reading: bool = False     # and the text of each (the latency phase)
+    reading: bool = False     # and read the keys they show (the latency phase)
     lines: ScreenLines = field(default_factory=ScreenLines)
-    kept: list[tuple[float, object, str | None]] = field(default_factory=list)
+    # Each update as the terminal's text, one string: Textual's strips would be thousands
+    # of objects a frame kept alive through the phase, for the cycle collector to walk.
+    kept: list[tuple[float, str, bool, bool]] = field(default_factory=list)
 
-    def add(self, at: float, update: object, text: str = "") -> None:
+    def add(self, at: float, text: str, layout: bool = False) -> None:
         self.times.append(at)
         self.cpu.append(time.thread_time())
-        self.kept.append((at, update, text if self.reading else None))
+        self.kept.append((at, text, layout, self.reading))
 
     def settle(self) -> None:
         """Take in the updates kept since the last call, in the order they came."""
-        for at, update, text in self.kept:
-            if self.lines.changed_by(update):
+        for at, text, layout, reading in self.kept:
+            if self.lines.changed_by(text, layout):
                 self.changed.append(at)
-            if text is not None:
+            if reading:
                 self._read(at, text)
         self.kept.clear()
 
@@ -183,7 +187,7 @@ def counting_app(backend: LiveBackend, frames: Frames):
     # `raftviz` does (Textual first would measure it at Textual's default 60 Hz).
     from .ui import app as ui_app     # Textual loads only when a screen is wanted
     from .ui.garbage import tune_collector
-    from textual._compositor import CompositorUpdate
+    from textual._compositor import ChopsUpdate, CompositorUpdate
     tune_collector()                  # as `raftviz` runs the interface
     RaftvizApp = ui_app.RaftvizApp
 
@@ -194,7 +198,8 @@ def counting_app(backend: LiveBackend, frames: Frames):
             if isinstance(renderable, CompositorUpdate):
                 text = renderable.render_segments(self.console)   # as sent to a terminal
                 if frames.counting:
-                    frames.add(time.monotonic(), renderable, text)
+                    frames.add(time.monotonic(), text,
+                               layout=not isinstance(renderable, ChopsUpdate))
             super()._display(screen, renderable)
 
     return CountingApp(backend)

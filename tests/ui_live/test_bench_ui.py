@@ -144,20 +144,23 @@ def test_the_busy_loop_refuses_a_share_it_cannot_take(capsys):
 
 
 def test_an_update_that_repaints_the_same_words_is_no_frame():
+    from rich.console import Console
     from rich.segment import Segment
-    from textual._compositor import ChopsUpdate, LayoutUpdate
-    from textual.geometry import Region
+    from rich.style import Style
+    from textual._compositor import ChopsUpdate
     from textual.strip import Strip
 
-    def update(*words: str) -> ChopsUpdate:     # line y shows words[y] from column 0
-        return ChopsUpdate([{0: Strip([Segment(w)])} for w in words],
+    def update(*words: str, bold: bool = False) -> str:   # line y shows words[y] at column 0
+        style = Style(bold=bold)
+        return ChopsUpdate([{0: Strip([Segment(w, style)])} for w in words],
                            [(y, 0, len(w)) for y, w in enumerate(words)],
-                           [[len(w)] for w in words])
+                           [[len(w)] for w in words]).render_segments(Console())
     lines = bench_ui.ScreenLines()
     assert lines.changed_by(update("rev 7", "k=1"))
-    assert not lines.changed_by(update("rev 7", "k=1"))       # repainted as it was
+    assert not lines.changed_by(update("rev 7", "k=1", bold=True))   # repainted as it was
+    assert not lines.changed_by(update("rev 7"))                      # its line end moved
     assert lines.changed_by(update("rev 7", "k=2"))
-    assert lines.changed_by(LayoutUpdate([Strip([Segment("rev 7")])], Region(0, 0, 5, 1)))
+    assert lines.changed_by(update("rev 7", "k=2"), layout=True)
     frames = bench_ui.Frames()
     for at, words in ((1.0, "k=1"), (1.1, "k=1"), (1.2, "k=2"), (1.3, "k=2")):
         frames.add(at, update(words))
@@ -169,10 +172,10 @@ def test_an_update_that_repaints_the_same_words_is_no_frame():
 def test_frames_read_the_keys_shown_only_while_the_latency_phase_reads():
     row = "\x1b[1mbench/k7\x1b[0m  42  3  {}  "          # key, value, create, mod revision
     frames = bench_ui.Frames()
-    frames.add(1.0, None, row.format(9))
+    frames.add(1.0, row.format(9))
     frames.reading = True
-    frames.add(2.0, None, row.format(9))
-    frames.add(3.0, None, row.format(12))
+    frames.add(2.0, row.format(9))
+    frames.add(3.0, row.format(12))
     assert frames.first_showing(7, 9) is None              # read after the phase, not in it
     frames.settle()
     assert frames.first_showing(7, 9) == 2.0               # not reading at 1.0: not learnt
