@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+from hypothesis import given, settings, strategies as st
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from raftviz.ui.widgets.rows import Column, RowGrid
+from raftviz.ui.widgets.rows import (
+    Column, RowGrid, is_plain, plain_cell_segments, rich_cell_segments,
+)
 
 
 class GridApp(App):
@@ -125,3 +131,26 @@ def test_rows_that_outgrow_the_height_narrow_to_fit_beside_the_scrollbar():
         assert grid.virtual_size.width == width == 40 - grid.styles.scrollbar_size_vertical
         assert grid.render_line(1).cell_length == width
     run(scenario)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=14),
+       st.integers(min_value=1, max_value=16),
+       st.sampled_from([None, "", "bold", "reverse", "underline red on blue"]))
+def test_a_plain_cell_is_drawn_as_rich_draws_it(words, width, style):
+    """The fast way for cells of one style in one-cell characters draws what rich does:
+    words cut with an ellipsis or padded, the padding unstyled (a reversed cell's blank
+    tail must not light up)."""
+    cell = words if style is None else Text(words, style=style)
+    assert is_plain(cell)
+    console, base = Console(), Style(color="white", bgcolor="black")
+
+    def drawn(segments):
+        return [(s.text, s.style) for s in Segment.apply_style(segments, base) if s.text]
+    assert drawn(plain_cell_segments(cell, width, console)) == \
+        drawn(rich_cell_segments(cell, width, console))
+
+
+def test_cells_rich_must_measure_are_not_plain():
+    assert not is_plain("naïve") and not is_plain("a\tb") and not is_plain("two\nlines")
+    assert not is_plain(Text.assemble(("a", "bold"), "b"))       # two styles
