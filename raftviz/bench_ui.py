@@ -416,9 +416,25 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
-def row(name: str, value: str, target: str = "", met: bool | None = None) -> str:
-    verdict = "" if met is None else ("met" if met else "MISSED")
-    return f"{name:<44}{value:>20}  {target:<10}{verdict}"
+Row = tuple[str, str, str, bool | None]     # figure, measured, target, met
+
+
+def row(name: str, value: str, target: str = "", met: bool | None = None) -> Row:
+    return name, value, target, met
+
+
+def table(rows: list[Row]) -> str:
+    """The rows under a header, the measured column as wide as its widest figure (each
+    phase's puts/s, with many rounds)."""
+    width = max([20] + [len(value) for _, value, _, _ in rows])
+
+    def line(name: str, value: str, target: str, verdict: str) -> str:
+        return f"{name:<44}{value:>{width}}  {target:<10}{verdict}".rstrip()
+    out = [line("figure", "measured", "target", "met?"), "-" * (width + 62)]
+    for name, value, target, met in rows:
+        out.append(line(name, value, target, "" if met is None else
+                        ("met" if met else "MISSED")))
+    return "\n".join(out)
 
 
 def report(r: Results) -> str:
@@ -426,16 +442,17 @@ def report(r: Results) -> str:
     bare = " ".join(f"{f.rate:.0f}" for f in r.bare)
     with_ui = " ".join(f"{f.rate:.0f}" for f in r.with_ui)
     each = " ".join(f"{100 * x:.0f}" for x in r.slowdowns())
-    lines = [row("figure", "measured", "target", None) + "met?", "-" * 82]
+    rows = []
     for tab, o in (("cluster", r.cluster_tab), ("messages", r.messages_tab),
                    ("keyspace", r.keyspace_tab)):
-        lines.append(row(f"frames/s, {tab} tab, {r.rate:.0f} writes/s asked", f"{o.fps:.1f}",
-                         f">= {TARGET_FPS:.0f}", o.fps >= TARGET_FPS))
-        lines.append(row("  updates composed/s (frames, and repaints)", f"{o.updates:.1f}"))
-        lines.append(row("  interface CPU per frame (ms)", f"{o.cpu_per_frame:.1f}"))
-        lines.append(row(f"  writes/s sent / acknowledged ({o.errors} lost)",
-                         f"{o.sent:.0f} / {o.writes:.0f}"))
-    lines += [
+        rows += [
+            row(f"frames/s, {tab} tab, {r.rate:.0f} writes/s asked", f"{o.fps:.1f}",
+                f">= {TARGET_FPS:.0f}", o.fps >= TARGET_FPS),
+            row("  updates composed/s (frames, and repaints)", f"{o.updates:.1f}"),
+            row("  interface CPU per frame (ms)", f"{o.cpu_per_frame:.1f}"),
+            row(f"  writes/s sent / acknowledged ({o.errors} lost)",
+                f"{o.sent:.0f} / {o.writes:.0f}")]
+    rows += [
         row("commit-to-screen p50 (ms)", f"{p50:.1f}"),
         row("commit-to-screen p99 (ms)", f"{p99:.1f}", f"< {TARGET_P99_MS:.0f}",
             p99 < TARGET_P99_MS),
@@ -454,7 +471,7 @@ def report(r: Results) -> str:
             " ".join(f"{100 * x:.0f}" for x in r.slowdowns(busy=True))),
         row("  its slowdown of the cluster (median)", f"{100 * r.slowdown(busy=True):.1f}%"),
     ]
-    return "\n".join(lines)
+    return table(rows)
 
 
 def run(args: argparse.Namespace) -> int:

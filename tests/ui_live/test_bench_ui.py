@@ -192,3 +192,13 @@ def test_the_bench_runs_the_interface_at_the_screen_timer_raftviz_uses():
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
                          text=True, timeout=60, check=True).stdout
     assert out.strip() == "120"
+
+
+def test_the_measured_column_is_as_wide_as_its_widest_figure():
+    phases = " ".join(["1185"] * 7)              # three rounds: seven bare phases
+    text = bench_ui.table([bench_ui.row("frames/s", "20.1", ">= 20", True),
+                           bench_ui.row("cluster puts/s without UI, each phase", phases)])
+    header, rule, fps, puts = text.splitlines()
+    assert fps.index("20.1") + 4 == puts.index(phases) + len(phases) == \
+        header.index("measured") + len("measured")
+    assert fps.endswith("met") and len(rule) >= len(fps)
