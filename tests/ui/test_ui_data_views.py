@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from textual.geometry import Region
+
 from engine import observe as o
 from raftviz.ui.widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
 from raftviz.ui.widgets.logs import LogGrid
@@ -116,6 +118,21 @@ def test_a_long_key_history_shows_the_newest_changes_that_fit():
         assert lines[1].startswith("@61") and "put 59" in lines[1]
         assert lines[-1].strip() == f"… {61 - len(lines) + 1} older changes"
     drive(scenario)
+
+
+def test_a_key_history_keeps_each_change_on_one_line_when_narrow():
+    async def scenario(app, pilot):
+        await client(pilot, *(f"put a value-number-{i}" for i in range(3)))
+        await settle(pilot, 10)
+        await pilot.press("3")
+        await pilot.pause()
+        history = app.query_one(KeyHistory)
+        assert len("@4   put value-number-2  v3 · created @2") > history.size.width
+        shown = [strip.text.strip() for strip in
+                 history.render_lines(Region(0, 0, *history.outer_size))]
+        assert [line[:2] for line in shown[1:4]] == ["@4", "@3", "@2"], shown
+        assert shown[1].endswith("…") and not any(shown[4:]), shown
+    drive(scenario, size=(80, 24))
 
 
 def test_long_revisions_in_a_key_history_keep_apart_from_what_changed():
