@@ -105,13 +105,18 @@ def test_keyspace_title_counts_one_key_and_keys_beyond_those_shown():
     drive(scenario)
 
 
+async def history_of_a(pilot, values) -> KeyHistory:
+    """Key `a` put with each value, then the Keyspace tab's history (of `a`, the first key)."""
+    await client(pilot, *(f"put a {v}" for v in values))
+    await settle(pilot, 10)
+    await pilot.press("3")
+    await pilot.pause()
+    return pilot.app.query_one(KeyHistory)
+
+
 def test_a_long_key_history_shows_the_newest_changes_that_fit():
     async def scenario(app, pilot):
-        await client(pilot, *(f"put a {i}" for i in range(60)))
-        await settle(pilot, 10)
-        await pilot.press("3")
-        await pilot.pause()
-        history = app.query_one(KeyHistory)
+        history = await history_of_a(pilot, range(60))
         assert len(history.history) == 60
         lines = plain(history.render()).splitlines()
         assert len(lines) == history.content_region.height
@@ -122,11 +127,7 @@ def test_a_long_key_history_shows_the_newest_changes_that_fit():
 
 def test_a_key_history_keeps_each_change_on_one_line_when_narrow():
     async def scenario(app, pilot):
-        await client(pilot, *(f"put a value-number-{i}" for i in range(3)))
-        await settle(pilot, 10)
-        await pilot.press("3")
-        await pilot.pause()
-        history = app.query_one(KeyHistory)
+        history = await history_of_a(pilot, (f"value-number-{i}" for i in range(3)))
         assert len("@4   put value-number-2  v3 · created @2") > history.size.width
         shown = [strip.text.strip() for strip in
                  history.render_lines(Region(0, 0, *history.outer_size))]
