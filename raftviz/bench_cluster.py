@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from .cmd_up import free_ports
+from .errors import error_line
 from .status import leader_of, query_status
 
 ETCD = "/usr/bin/etcd"
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                      workdir)
         theirs = bench("etcd", lambda i: [args.etcd], args, workdir)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-        print(f"raftviz: error: {e}", file=sys.stderr)
+        print(f"raftviz: error: {error_line(e)}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -25,6 +25,7 @@ from engine import check as c
 from engine.runtime.control import ControlClient
 
 from .cmd_up import load_or_create_layout, start_members, stop_members, wait_for_leader
+from .errors import error_line
 from .status import leader_of, query_status
 from .torture_clients import Recorder, store_history
 
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return torture(args, data_dir)
     except (RuntimeError, OSError, ValueError) as e:
-        print(f"raftviz torture: {e}", file=sys.stderr)
+        print(f"raftviz torture: {error_line(e)}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

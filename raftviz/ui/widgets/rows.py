@@ -395,7 +395,7 @@ def cell_segments(cell: Cell, width: int, grid: RowGrid) -> list[Segment]:
 
 def is_plain(cell: Cell) -> bool:
     """One cell a character, in one style (or none)."""
-    text = cell.plain if isinstance(cell, Text) else cell
+    text = plain(cell)
     return text.isascii() and text.isprintable() and (isinstance(cell, str) or not cell.spans)
 
 
