@@ -148,8 +148,8 @@ class NodeCard(Widget):
             lines.append(Text("leader: ", style="dim") + progress_text(self.seen))
         elif n.is_leader:
             lines.append(Text(followers_text(n, self.alone), style="dim"))
-        if extras(n):
-            lines.append(Text(" · ".join(extras(n)), style="italic"))
+        if notes := extras(n):
+            lines.append(Text(" · ".join(notes), style="italic"))
         if n.client_url:
             url = n.client_url
             if width is not None and len("client ") + len(url) > width:
