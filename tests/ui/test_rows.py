@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings, strategies as st
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.widget import Widget
 
 from raftviz.ui.widgets.rows import (
     Column, RowGrid, is_plain, plain_cell_segments, rich_cell_segments,
 )
+
+from .ui_helpers import drive, settle
 
 
 class GridApp(App):
@@ -154,3 +159,41 @@ def test_a_plain_cell_is_drawn_as_rich_draws_it(words, width, style):
 def test_cells_rich_must_measure_are_not_plain():
     assert not is_plain("naïve") and not is_plain("a\tb") and not is_plain("two\nlines")
     assert not is_plain(Text.assemble(("a", "bold"), "b"))       # two styles
+
+
+def tables_drawn_both_ways(app) -> list[tuple[str, bool, bool]]:
+    """Each table on screen, whether it takes the short way past Textual's line styling,
+    and whether that draws what Textual's own way does: all of it, and a crop of it."""
+    out = []
+    for grid in app.query(RowGrid):
+        r = grid.region
+        if not r.area:
+            continue
+        for crop in (Region(0, 0, r.width, r.height),
+                     Region(3, 1, max(1, r.width - 5), max(1, r.height - 2))):
+            same = grid.render_lines(crop) == Widget.render_lines(grid, crop)
+            out.append((f"{type(grid).__name__} {crop}", grid.fits_plain_box(), same))
+    return out
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_tables_draw_their_lines_as_textual_would(monkeypatch, no_color):
+    """RowGrid hands Textual its lines ready to show when it has no border, padding or
+    tint to add: on every tab, both themes and under NO_COLOR, they are the lines
+    Textual's own styling makes, and the main tables do take that way."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    found = []
+
+    async def scenario(app, pilot):
+        await settle(pilot, 20)
+        for theme in ("textual-dark", "textual-light"):
+            app.theme = theme
+            for tab in ("cluster", "messages", "keyspace", "requests"):
+                app.action_show_tab(tab)
+                await pilot.pause()
+                found.extend(tables_drawn_both_ways(app))
+    drive(scenario)
+    assert all(same for _, _, same in found), [what for what, _, same in found if not same]
+    short_way = {what.split()[0] for what, plain_box, _ in found if plain_box}
+    assert {"LogGrid", "MessageTable", "RowGrid"} <= short_way

@@ -4,9 +4,11 @@ Textual's DataTable renders every visible cell again whenever any cell changes, 
 log grid, the message list and the keyspace change on most frames of a busy cluster.
 RowGrid keeps one rendered strip per row, remembered by the row's key together with the
 cells it was drawn from, so a frame renders only the rows whose cells changed, wherever
-they moved on screen, and repaints only the lines that differ. It has what the views
-need of a table: a fixed header (one or more lines), a row or cell cursor moved by keys
-and the mouse, and messages when the cursor moves to a row or a row is chosen.
+they moved on screen, and repaints only the lines that differ; with no border or padding
+it hands Textual those strips as they are (render_lines), so an unchanged row also keeps
+what the app's colour filters made of it. It has what the views need of a table: a fixed
+header (one or more lines), a row or cell cursor moved by keys and the mouse, and
+messages when the cursor moves to a row or a row is chosen.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -186,6 +188,37 @@ class RowGrid(ScrollView, can_focus=True):
         if scroll_x == 0 and strip.cell_length == width:
             return strip        # drawn to fit (see _draw): cropping would copy it
         return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, past Textual's per-line styling when the grid has none to
+        apply (no border, padding, outline, tint or opacity): each line is this grid's
+        own strip, so a row that did not change keeps the strip the app's colour filters
+        already made of it."""
+        if not self.fits_plain_box():
+            return super().render_lines(crop)
+        self._styles_cache.clear()      # its lines are not kept current on this path
+        base_background, background = self.background_colors
+        blank = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
+        width = self.content_region.width
+        filters = self.get_line_filters()
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y).adjust_cell_length(width, blank)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        if crop.column_span != (0, width):
+            strips = [strip.crop(*crop.column_span) for strip in strips]
+        return strips
+
+    def fits_plain_box(self) -> bool:
+        """Nothing for Textual to add to a line: no border or padding (the content is the
+        whole region, so no border title shows either), outline, tint, hatch or opacity."""
+        styles = self.styles
+        return (not self.BLANK and self.content_region.size == self.region.size
+                and not any(edge for edge, _ in styles.outline) and not styles.tint.a
+                and styles.text_opacity == 1.0 and self.opacity == 1.0
+                and (not styles.has_rule("hatch") or styles.hatch == "none"))
 
     def notify_style_update(self) -> None:
         self._strips.clear()
