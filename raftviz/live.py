@@ -493,6 +493,9 @@ class LiveBackend:
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         return self.notifier.subscribe(callback)
 
+    def show_keyspace(self, shown: bool) -> None:
+        self.keyspace.show(shown)
+
     # -- waiting and closing --
 
     def wait_for(self, ready: Callable[[ClusterView], object], timeout: float) -> ClusterView:

@@ -3,9 +3,10 @@
 Views must never wait for the network, so a `KeyspaceCache` thread keeps copies: the
 first KEYS_SHOWN keys of the keyspace node, from a watched mirror (live_mirror) or, for a
 keyspace too big to mirror, a serializable Range read again when that node's revision
-moves, at most four times a second; the leader's leases with their remaining time and keys, every
-second; and the history of the key the interface last asked about. `target()` (from the
-backend) says which node to read and at which revision it stands.
+moves, at most four times a second; the leader's leases with their remaining time and
+keys, every second; and the history of the key the interface last asked about. `target()`
+(from the backend) says which node to read and at which revision it stands. While the
+interface shows none of it (`show(False)`), nothing is read and the mirror pauses.
 """
 
 from __future__ import annotations
@@ -68,6 +69,23 @@ class KeyspaceCache(threading.Thread):
         self.histories: dict[str, tuple[tuple[int, int], tuple[KeyRevision, ...]]] = {}
         self.wanted: str | None = None
         self.leases_read = 0.0
+        self.shown = True       # until the interface says it shows none of it
+        self._showing = threading.Lock()     # whether shown, and the mirror to match
+
+    def show(self, shown: bool) -> None:
+        """The interface shows the keys, leases and watches now, or none of them: while
+        none, nothing is read and the mirror pauses (its watch costs the member and this
+        process a message per change), and when shown again it catches up at once."""
+        with self._showing:
+            if shown == self.shown:
+                return
+            self.shown = shown
+            self.leases_read = 0.0          # read again as soon as shown
+            if not shown:
+                self.mirror.pause()
+            elif (target := self.target()) is not None:
+                self.mirror.follow(target.node, target.url)     # now, not next round
+        self.wake.set()
 
     @property
     def keys(self) -> Keys:
@@ -110,9 +128,12 @@ class KeyspaceCache(threading.Thread):
                 self.changed()
 
     def _refresh(self, t: Target) -> bool:
+        with self._showing:
+            if not self.shown:
+                return False
+            self.mirror.follow(t.node, t.url)
         changed = False
         try:
-            self.mirror.follow(t.node, t.url)
             mirrored = self.mirror.active and self.mirror.source == (t.node, t.url)
             if not mirrored and (t.node, t.revision) != self.read_at:
                 changed |= self._read_keys(t)

@@ -4,8 +4,10 @@ Reading the keyspace again for every change would cost the member a Range per ch
 those reads were spaced out and a write could wait a quarter second to show. The mirror
 reads the keys once, then watches every key from the revision it read at: each event
 updates the copy, in revision order, as soon as the member applies it. When the member to
-show changes, the watch fails or falls behind a compaction, it reads again. A keyspace
-larger than MIRROR_MAX keys is not mirrored (`active` stays false) and the caller reads.
+show changes, the watch fails or falls behind a compaction, it reads again. Paused while
+no tab shows the keyspace, it keeps the copy and later resumes the watch where the copy
+stands, so it is sent the changes made meanwhile. A keyspace larger than MIRROR_MAX keys
+is not mirrored (`active` stays false) and the caller reads.
 The latest CHANGES_KEPT events are kept too: they tell which keys a revision changed, so
 other clients' watchers (of which members report only positions) can be shown the events
 they were sent, back to the mirror's last read (it cannot know what came before).
@@ -35,6 +37,9 @@ CHANGES_KEPT = 2000
 
 
 class KeyMirror(threading.Thread):
+    """Keeps `keys` a copy of one member's keyspace; `follow` says which member, `pause`
+    stops watching while nobody looks."""
+
     def __init__(self, channels: Channels, changed: Callable[[], None],
                  stop: threading.Event) -> None:
         super().__init__(name="keyspace-mirror", daemon=True)
@@ -43,7 +48,7 @@ class KeyMirror(threading.Thread):
         self.source: tuple[int, str] | None = None     # what the copy is of
         self.active = False
         self.keys: SortedDict = SortedDict()           # raw key -> KeyView
-        self.revision = 0                              # where the copy stands
+        self.revision = 0         # where the copy stands: the last revision it holds
         self.changes: deque[WatchEventView] = deque(maxlen=CHANGES_KEPT)   # newest last
         self._call = None
         self._lock = threading.Lock()
@@ -53,6 +58,19 @@ class KeyMirror(threading.Thread):
         """Mirror this member from now on (a no-op if it already does)."""
         if self.wanted != (node, url):
             self.wanted = (node, url)
+            self._retarget.set()
+            self._cancel()
+
+    @property
+    def watching(self) -> bool:
+        return self._call is not None
+
+    def pause(self) -> None:
+        """Stop watching but keep the copy: following the same member again resumes the
+        watch at the copy's revision, so the changes made meanwhile still arrive (a
+        compaction past it makes the mirror read again)."""
+        if self.wanted is not None:
+            self.wanted = None
             self._retarget.set()
             self._cancel()
 
@@ -83,13 +101,15 @@ class KeyMirror(threading.Thread):
             try:
                 self._mirror(*wanted)
             except grpc.RpcError:
-                pass     # cancelled for a new member, or the member went away
-            self.active = False
+                pass     # cancelled for a new member or a pause, or the member went away
+            if self.wanted is not None:      # paused, the copy is kept to resume from
+                self.active = False
             if not self._retarget.is_set():
                 self.stop.wait(RETRY_S)
 
     def _mirror(self, node: int, url: str) -> None:
-        revision = self._read(node, url)
+        resumed = self.active and self.source == (node, url)
+        revision = self.revision if resumed else self._read(node, url)
         if revision is None:
             self.stop.wait(RETRY_S * 4)      # too many keys: the caller reads instead
             return
@@ -106,7 +126,7 @@ class KeyMirror(threading.Thread):
                 if response.canceled or response.compact_revision:
                     return                    # fell behind a compaction: read again
                 if response.events:
-                    self._apply(response.events, response.header.revision)
+                    self._apply(response.events)
         finally:
             done.set()
             self._call = None
@@ -124,9 +144,12 @@ class KeyMirror(threading.Thread):
         self.changed()
         return r.header.revision
 
-    def _apply(self, events, revision: int) -> None:
+    def _apply(self, events) -> None:
         with self._lock:
-            self.revision = max(self.revision, revision)
+            # Every revision changes a key, and a watch sends each revision's events
+            # together: the copy stands at the last one's (the response's header can be
+            # ahead, most while a resumed watch catches up).
+            self.revision = max(self.revision, events[-1].kv.mod_revision)
             for e in events:
                 if e.type == PUT:
                     self.keys[e.kv.key] = key_view(e.kv)

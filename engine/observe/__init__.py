@@ -54,3 +54,10 @@ class Backend(Protocol):
         """Call `callback` (with no arguments, never blocking the driver) whenever the
         cluster changed; returns a function that unsubscribes."""
         ...
+
+    def show_keyspace(self, shown: bool) -> None:
+        """Whether the interface shows the keyspace, leases and watches now (it does until
+        told otherwise). A driver that pays to keep them current may stop while they
+        are not shown, views then carrying them as last known, and must catch up when
+        they are shown again."""
+        ...

@@ -89,6 +89,9 @@ class SimBackend:
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         return self.subscribers.subscribe(callback)
 
+    def show_keyspace(self, shown: bool) -> None:
+        """Every view is made from the world in memory: nothing to stop or catch up."""
+
     # -- history --
 
     @property

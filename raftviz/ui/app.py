@@ -43,6 +43,9 @@ from .widgets.timeline import Timeline
 from .widgets.wire import MessageList, MessageTable
 
 REFRESH_HZ = 30
+# The tabs that show the keyspace: its keys, leases and watches, and the revision and the
+# watch events each request led to. On the others a live backend need not keep them.
+KEYSPACE_TABS = frozenset({"keyspace", "requests"})
 FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}
@@ -105,6 +108,7 @@ class RaftvizApp(App):
         self.session.wake = lambda: loop.call_soon_threadsafe(self.refresh_soon,
                                                               context=context)
         self.refresh_view()
+        self.session.show_keyspace(self.keyspace_shown())
         self.show_note(self.session.view().note)
         if not self.is_headless:
             QuitOnSignal(lambda: loop.call_soon_threadsafe(self.exit),
@@ -177,7 +181,11 @@ class RaftvizApp(App):
     def on_tabbed_content_tab_activated(self) -> None:
         # The view is taken (it may be news to every part), and the new tab catches up.
         if self.parts_by_tab is not None and self.is_running:
+            self.session.show_keyspace(self.keyspace_shown())
             self.show_view(self.session.view())
+
+    def keyspace_shown(self) -> bool:
+        return self.query_one(TabbedContent).active in KEYSPACE_TABS
 
     def refresh_history(self, view: o.ClusterView) -> None:
         """Re-read the selected key's history only when the keyspace moved."""

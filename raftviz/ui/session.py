@@ -37,6 +37,7 @@ class Session:
         self.heartbeats = True
         self._view: ClusterView | None = None
         self.shown: ClusterView | None = None          # the view the widgets last got
+        self.keyspace_shown: bool | None = None        # as last told to the backend
         self.wake: Callable[[], None] | None = None    # told when a change arrives
         self._unsubscribe = backend.subscribe(self.mark_dirty)
 
@@ -89,6 +90,12 @@ class Session:
 
     def key_history(self, key: str) -> tuple[KeyRevision, ...]:
         return self.backend.key_history(key)
+
+    def show_keyspace(self, shown: bool) -> None:
+        """Tell the backend whether the keyspace is on screen, when that changes."""
+        if shown != self.keyspace_shown:
+            self.keyspace_shown = shown
+            self.backend.show_keyspace(shown)
 
     def close(self) -> None:
         self._unsubscribe()

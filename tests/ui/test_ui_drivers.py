@@ -30,6 +30,7 @@ class NoPartitions:
     def __init__(self) -> None:
         self.inner = SimBackend(3, seed=1)
         self.views = 0
+        self.keyspace_told: list[bool] = []
 
     @property
     def capabilities(self):
@@ -50,6 +51,9 @@ class NoPartitions:
 
     def subscribe(self, callback):
         return self.inner.subscribe(callback)
+
+    def show_keyspace(self, shown):
+        self.keyspace_told.append(shown)
 
 
 def test_unavailable_controls_are_shown_disabled_not_hidden():
@@ -94,6 +98,21 @@ def test_backend_pushes_are_coalesced():
         elapsed = time.monotonic() - start
         views = backend.views - before
         assert 1 <= views <= elapsed * REFRESH_HZ + 3 and views < 100
+    drive(scenario, app=RaftvizApp(backend))
+
+
+def test_the_backend_is_told_whether_a_tab_shows_the_keyspace():
+    """A live backend keeps the keyspace current only while the keyspace tab (keys,
+    leases, watches) or the requests tab (each request's revision and watch events) is
+    shown: the app tells it when it opens and at every change of tab."""
+    backend = NoPartitions()
+
+    async def scenario(app, pilot):
+        assert backend.keyspace_told == [False]         # it opens on the cluster tab
+        for key, shown in (("3", True), ("4", True), ("2", False), ("1", False), ("4", True)):
+            await pilot.press(key)
+            await pilot.pause()
+            assert backend.keyspace_told[-1] is shown, key
     drive(scenario, app=RaftvizApp(backend))
 
 

@@ -4,9 +4,11 @@ at a time. One 3-member cluster serves the module (conftest)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
+from typing import Callable
 
 import raftviz.live_keyspace as cache
 from engine import observe as o
@@ -79,6 +81,57 @@ def test_a_big_keyspace_says_how_many_keys_it_holds_beyond_those_shown(healed, m
         count = healed.channels.kv(target.url).Range(everything, timeout=5).count
         return len(v.keyspace) == 3 and v.key_count == count >= 5
     wait(healed, all_keys_counted, "the first 3 keys shown, and all of them counted")
+
+
+def until(ready: Callable[[], object], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def keyspace_hidden(backend):
+    """The interface shows no keyspace (the mirror no longer watches) until the block
+    ends, or fails."""
+    backend.show_keyspace(False)
+    try:
+        until(lambda: not backend.keyspace.mirror.watching, "the mirror's watch ended")
+        yield
+    finally:
+        backend.show_keyspace(True)
+
+
+def test_while_no_keyspace_is_shown_the_mirror_pauses_and_resumes_without_a_gap(healed):
+    """No tab shows the keyspace: the mirror stops watching and its copy stays as it was.
+    Shown again, its watch resumes at the copy's revision: the changes made meanwhile
+    arrive as events (a read would have brought the keys but none of their events, and
+    other clients' watchers are shown the events they were sent from those)."""
+    mirror = healed.keyspace.mirror
+    send(healed, "put pause/a zero")
+    wait(healed, lambda v: any(k.key == "pause/a" for k in v.keyspace), "the first put")
+    with keyspace_hidden(healed):
+        meanwhile = [send(healed, f"put pause/b{i} {i}").revision for i in range(3)]
+        meanwhile.append(send(healed, "del pause/a").revision)
+        assert mirror.active and mirror.revision < meanwhile[0]
+        assert not {"pause/b0", "pause/b1", "pause/b2"} & {k.key for k in healed.view().keyspace}
+    view = wait(healed, lambda v: {k.key for k in v.keyspace} >= {"pause/b0", "pause/b2"}
+                and "pause/a" not in {k.key for k in v.keyspace}, "the changes made meanwhile")
+    assert view.revision >= meanwhile[-1]
+    seen = [c.revision for c in mirror.recent_changes() if c.key.startswith("pause/")]
+    assert seen[-4:] == meanwhile, "each change made while paused, once, in order"
+
+
+def test_a_compaction_past_the_paused_copy_makes_the_mirror_read_again(healed):
+    """Resuming at a compacted revision cannot work: the mirror reads the keys again.
+    (Compacts the shared cluster: the history test after it expects that too.)"""
+    with keyspace_hidden(healed):
+        send(healed, "put pause/c one")
+        compacted = send(healed, "put pause/c two").revision
+        send(healed, f"compact {compacted}")
+    wait(healed, lambda v: any(k.key == "pause/c" and k.value == "two" for k in v.keyspace),
+         "the key as it is after the compaction")
+    until(lambda: healed.keyspace.mirror.watching, "the mirror watching again")
 
 
 def test_a_key_history_grows_read_by_read_and_drops_what_compaction_removed(healed,
