@@ -255,6 +255,37 @@ def test_narrow_cards_break_their_lines_between_fields_not_inside_them():
     drive(scenario, app=elected_app(nodes=5), size=(120, 40))
 
 
+def test_a_card_needing_a_line_more_for_a_moment_does_not_make_the_screen_jump():
+    """A follower silent for a heartbeat makes the leader's line on its card wrap: the
+    row of cards grows at once, but does not shrink back and forth (each new height laid
+    the whole screen out again and moved everything below); at a new width it fits the
+    cards' text afresh."""
+    async def scenario(app, pilot):
+        cards, base = app.query_one(NodeCards), view(app)
+        leader = base.leader()
+
+        def silent(on: bool) -> o.ClusterView:     # the cards of a busy live cluster
+            progress = tuple(dataclasses.replace(p, match=11419, next=11437, inflight=6,
+                                                 recent_active=not on)
+                             for p in leader.progress)
+            return dataclasses.replace(base, nodes=tuple(dataclasses.replace(
+                n, progress=progress if n.id == leader.id else n.progress,
+                db_size=3_811_635, client_url=f"http://127.0.0.1:4000{n.id}")
+                for n in base.nodes))
+        heights = []
+        for on in (False, True, False, True, False):
+            cards.cluster = silent(on)
+            await pilot.pause()
+            heights.append(cards.size.height)
+        assert heights[0] < heights[1] == heights[2] == heights[3] == heights[4], heights
+        await pilot.resize_terminal(200, 48)
+        await pilot.pause()
+        needed = max(card.needed for card in cards.cards.values())
+        assert cards.size.height == min(max(needed, NodeCards.LINES[0]), NodeCards.LINES[1]) + 2
+        assert cards.size.height < heights[-1]
+    drive(scenario)
+
+
 def test_cards_say_when_a_node_runs_without_pre_vote_or_check_quorum():
     async def scenario(app, pilot):
         texts = [c.card_text().plain for c in app.query(NodeCard)]

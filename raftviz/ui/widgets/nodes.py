@@ -213,14 +213,29 @@ class NodeCards(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.cards: dict[int, NodeCard] = {}
+        self.tallest = 0            # the most lines a card needed, at this width and nodes
+        self._width = 0
 
     def fit(self) -> None:
-        """As tall as the longest card's text (narrow cards wrap theirs), within LINES:
-        set again only when that changes, as a new height lays the screen out again."""
+        """As tall as the longest card's text has been (narrow cards wrap theirs), within
+        LINES. A card that needs a line more for a moment (a follower gone silent for a
+        heartbeat) grows the row at once, but the row shrinks back only when the cards or
+        their width change: each new height lays the whole screen out again and moves
+        everything below, which a busy cluster's cards did every few seconds."""
         needed = max((card.needed for card in self.cards.values()), default=0)
-        height = min(max(needed, self.LINES[0]), self.LINES[1]) + 2   # and the borders
+        self.tallest = max(self.tallest, needed)
+        height = min(max(self.tallest, self.LINES[0]), self.LINES[1]) + 2   # and the borders
         if self.styles.height is None or self.styles.height.value != height:
             self.styles.height = height
+
+    def on_resize(self) -> None:
+        if self.size.width != self._width:      # not its own new height: cards rewrap
+            self._width = self.size.width
+            self.call_after_refresh(self.fit_afresh)
+
+    def fit_afresh(self) -> None:
+        self.tallest = 0
+        self.fit()
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         if view is None:
@@ -230,7 +245,7 @@ class NodeCards(Horizontal):
         for i in gone:
             self.cards.pop(i).remove()
         if gone:
-            self.fit()
+            self.fit_afresh()
         for new in [i for i in ids if i not in self.cards]:
             self.cards[new] = NodeCard(new)
             self.mount(self.cards[new])
