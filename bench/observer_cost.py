@@ -1,6 +1,7 @@
 """What watching a live cluster costs its members, with no screen drawn: part by part.
 
-    python bench/observer_cost.py [--rounds 10] [--seconds 3] [--parts none,observe,mirror,backend]
+    python bench/observer_cost.py [--rounds 10] [--seconds 3]
+        [--parts none,observe,mirror,backend,unshown]
 
 `raftviz bench ui` finds the cluster's closed-loop puts slower while the interface is
 attached, and sets that against a busy loop taking the interface's CPU. This tells the
@@ -15,6 +16,8 @@ process took meanwhile (on a small machine that alone slows the members). Parts:
   observe  every member's Observe stream (raftviz.Control), read and dropped
   mirror   one watch of every key on the first member, as the keyspace mirror keeps
   backend  the interface's LiveBackend as `raftviz` attaches it, without the app
+  unshown  the same, told that no tab shows the keyspace (the cluster and messages tabs):
+           its mirror pauses and nothing of the keyspace is read
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from raftviz.live import LEADER_WAIT_S, LiveBackend
 from raftviz.live_procs import LocalCluster
 
 CONCURRENCY = 64
-PARTS = ("none", "observe", "mirror", "backend")
+PARTS = ("none", "observe", "mirror", "backend", "unshown")
 
 
 class Streams:
@@ -69,8 +72,9 @@ class Streams:
 
 def attach(part: str, urls: list[str]) -> Callable[[], None]:
     """Attach one part; the function that detaches it."""
-    if part == "backend":
+    if part in ("backend", "unshown"):
         backend = LiveBackend(urls, control=True)
+        backend.show_keyspace(part == "backend")
         backend.wait_for(lambda v: v.leader() is not None, 10.0)
         return backend.close
     streams = Streams()
