@@ -75,7 +75,9 @@ class KeyspaceCache(threading.Thread):
     def show(self, shown: bool) -> None:
         """The interface shows the keys, leases and watches now, or none of them: while
         none, nothing is read and the mirror pauses (its watch costs the member and this
-        process a message per change), and when shown again it catches up at once."""
+        process a message per change). Shown again, the mirror resumes at once and the
+        member sends it what it missed at its next sync of watchers (a tenth of a second):
+        until then the keys shown are those of the revision it paused at."""
         with self._showing:
             if shown == self.shown:
                 return

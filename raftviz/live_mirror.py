@@ -63,6 +63,7 @@ class KeyMirror(threading.Thread):
 
     @property
     def watching(self) -> bool:
+        """A watch call is open (it may still be catching up)."""
         return self._call is not None
 
     def pause(self) -> None:
