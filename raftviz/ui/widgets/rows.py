@@ -23,7 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -178,13 +178,17 @@ class RowGrid(ScrollView, can_focus=True):
     # -- drawing --
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        return self._line(y, self.scroll_offset, self.scrollable_content_region.width)
+
+    def _line(self, y: int, scroll: Offset, width: int) -> Strip:
+        """Line `y` of the grid scrolled to `scroll`, `width` cells wide (looked up once
+        for all the lines of a frame: each lookup walks the screen's map)."""
+        scroll_x, scroll_y = scroll
         if y < self.header_height:
             strip = self._header_line(y)
         else:
             row = scroll_y + y - self.header_height
             strip = self._row_line(row) if row < len(self.keys) else Strip([])
-        width = self.scrollable_content_region.width
         if scroll_x == 0 and strip.cell_length == width:
             return strip        # drawn to fit (see _draw): cropping would copy it
         return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
@@ -201,9 +205,10 @@ class RowGrid(ScrollView, can_focus=True):
         blank = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
         width = self.content_region.width
         filters = self.get_line_filters()
+        scroll, shown = self.scroll_offset, self.scrollable_content_region.width
         strips = []
         for y in crop.line_range:
-            strip = self.render_line(y).adjust_cell_length(width, blank)
+            strip = self._line(y, scroll, shown).adjust_cell_length(width, blank)
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
