@@ -50,10 +50,16 @@ class Keys(NamedTuple):
     count: int = 0
     node: int = 0
     revision: int = 0
+    watched: bool = False     # a watch keeps them current (it may be catching up)
 
     def revision_for(self, t: Target) -> int:
-        """The revision to show the keyspace of `t` at."""
-        return max(t.revision, self.revision) if self.node == t.node else t.revision
+        """The revision to show the keyspace of `t` at. A watched copy stands at its own:
+        after a pause it is behind the member's report until it catches up, and titled
+        with the report's it would claim changes it does not show yet. Keys read once
+        stand at the later of the two (the member's report may lag the read)."""
+        if self.node != t.node:
+            return t.revision
+        return self.revision if self.watched else max(t.revision, self.revision)
 
 
 class KeyspaceCache(threading.Thread):
@@ -88,6 +94,7 @@ class KeyspaceCache(threading.Thread):
             elif (target := self.target()) is not None:
                 self.mirror.follow(target.node, target.url)     # now, not next round
         self.wake.set()
+        self.changed()      # views made while hidden stand at the member's revision
 
     @property
     def keys(self) -> Keys:
@@ -95,7 +102,7 @@ class KeyspaceCache(threading.Thread):
         if self.mirror.active:
             shown, count, revision, source = self.mirror.first(KEYS_SHOWN)
             if source is not None:
-                return Keys(shown, count, source[0], revision)
+                return Keys(shown, count, source[0], revision, self.mirror.kept_current)
         return self.read_keys
 
     def poke(self) -> None:

@@ -66,6 +66,12 @@ class KeyMirror(threading.Thread):
         """A watch call is open (it may still be catching up)."""
         return self._call is not None
 
+    @property
+    def kept_current(self) -> bool:
+        """The copy is of the member followed, and a watch keeps it current or is about
+        to (not paused)."""
+        return self.active and self.wanted == self.source
+
     def pause(self) -> None:
         """Stop watching but keep the copy: following the same member again resumes the
         watch at the copy's revision, so the changes made meanwhile still arrive (a
