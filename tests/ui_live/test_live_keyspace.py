@@ -107,7 +107,7 @@ def test_while_no_keyspace_is_shown_the_mirror_pauses_and_resumes_without_a_gap(
     Shown again, its watch resumes at the copy's revision: the changes made meanwhile
     arrive as events (a read would have brought the keys but none of their events, and
     other clients' watchers are shown the events they were sent from those)."""
-    mirror = healed.keyspace.mirror
+    mirror, after = healed.keyspace.mirror, {"pause/b0", "pause/b1", "pause/b2"}
     send(healed, "put pause/a zero")
     wait(healed, lambda v: any(k.key == "pause/a" for k in v.keyspace), "the first put")
     with keyspace_hidden(healed):
@@ -116,8 +116,7 @@ def test_while_no_keyspace_is_shown_the_mirror_pauses_and_resumes_without_a_gap(
         wait(healed, lambda v: all(n.revision >= meanwhile[-1] for n in v.nodes if n.up),
              "every member reporting the last change")
         assert mirror.active and mirror.revision < meanwhile[0]
-        assert not {"pause/b0", "pause/b1", "pause/b2"} & {k.key for k in healed.view().keyspace}
-    after = {"pause/b0", "pause/b1", "pause/b2"}
+        assert not after & {k.key for k in healed.view().keyspace}
 
     def caught_up(v: o.ClusterView) -> bool:
         """Every view on the way stands at the revision of the keys it shows: one titled
@@ -133,14 +132,16 @@ def test_while_no_keyspace_is_shown_the_mirror_pauses_and_resumes_without_a_gap(
 
 
 def test_a_compaction_past_the_paused_copy_makes_the_mirror_read_again(healed):
-    """Resuming at a compacted revision cannot work: the mirror reads the keys again.
-    (Compacts the shared cluster: the history test after it expects that too.)"""
+    """Resuming at a compacted revision cannot work: the mirror reads the keys again, so
+    the changes made meanwhile come as keys, not events. (It compacts the module's
+    cluster: it runs after the tests that need its history.)"""
     with keyspace_hidden(healed):
         send(healed, "put pause/c one")
         compacted = send(healed, "put pause/c two").revision
         send(healed, f"compact {compacted}")
     wait(healed, lambda v: any(k.key == "pause/c" and k.value == "two" for k in v.keyspace),
          "the key as it is after the compaction")
+    assert not any(c.key == "pause/c" for c in healed.keyspace.mirror.recent_changes())
     until(lambda: healed.keyspace.mirror.watching, "the mirror watching again")
 
 
