@@ -15,8 +15,9 @@ from engine.sim.backend import SimBackend
 from raftviz.ui.app import RaftvizApp
 from raftviz.ui.screens.dialogs import FormDialog, NodePicker, PartitionDialog, TickBox
 from raftviz.ui.screens.help import HelpScreen
-from raftviz.ui.widgets.bars import TopBar
+from raftviz.ui.widgets.bars import TextLine, TopBar
 from raftviz.ui.widgets.nodes import NodeCard, NodeCards, followers_text
+from raftviz.ui.widgets.timeline import TimelineBody
 
 from .ui_helpers import client, drive, elected_app, note, settle, view
 
@@ -424,10 +425,22 @@ def test_help_screen_lists_every_control():
 
 
 def test_theme_toggle():
+    """The theme flips, and the lines widgets draw once and keep (the keyspace's title,
+    the timeline's rows) take its colours."""
     async def scenario(app, pilot):
+        kept = [app.query_one(".panel-title", TextLine), app.query_one(TimelineBody)]
+
+        def drawn() -> list[tuple[str, object]]:
+            lines = [widget.render_line(0) for widget in kept]
+            return [(line.text, next(iter(line)).style) for line in lines]
+        before = drawn()
         dark = app.current_theme.dark
         await pilot.press("ctrl+t")
+        await pilot.pause()
         assert app.current_theme.dark is not dark
+        after = drawn()
+        assert [text for text, _ in after] == [text for text, _ in before]
+        assert all(new != old for (_, new), (_, old) in zip(after, before)), after
     drive(scenario)
 
 

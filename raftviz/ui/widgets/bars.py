@@ -15,6 +15,7 @@ from textual.widgets import Footer
 from engine.observe import ClusterView
 
 from ..format import seconds
+from .kept_style import KeptStyle
 
 
 class TopBar(Widget):
@@ -117,7 +118,7 @@ class NoteBar(Widget):
         return Text(symbol + self.message, style="bold" if self.error else "")
 
 
-class TextLine(Widget):
+class TextLine(KeptStyle, Widget):
     """A line of text (or a few, split where it says "\n"), drawn straight into strips and
     repainted only when its words change. A Static lays its text out afresh on every
     update, which on a busy cluster's keyspace title (its revision moves with every
@@ -135,7 +136,7 @@ class TextLine(Widget):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width, base = self.content_region.width, self.rich_style
+        width, base = self.content_region.width, self.base_style()
         if self._strips is None or self._strips[0].cell_length != width:
             blank = Style.from_color(bgcolor=base.bgcolor)      # as a Static pads
             console = self.app.console

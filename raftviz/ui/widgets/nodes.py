@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.containers import Horizontal
@@ -24,6 +23,7 @@ from engine.observe import ClusterView, NodeView, ProgressView
 
 from ..format import labelled, log_range, node_title, short_bytes
 from ..messages import NodeClicked
+from .kept_style import KeptStyle
 from .rows import signature
 
 
@@ -96,7 +96,7 @@ def fit_fields(line: Text, width: int, console) -> list[Text]:
     return out
 
 
-class NodeCard(Widget):
+class NodeCard(KeptStyle, Widget):
     """One node's card. Its numbers change on most frames of a busy cluster, so it draws
     itself a line at a time (Textual's line API) and repaints only the lines whose text
     changed: re-rendering whole cards cost a tenth of every frame under load."""
@@ -110,7 +110,6 @@ class NodeCard(Widget):
         self.needed = 0                           # lines its text takes at its width
         self.tooltip = "Click for what you can do to this node"
         self._drawn: list[tuple[object, Strip]] = []    # per line: what it shows, drawn
-        self._base: Style | None = None
         self._title = ""
 
     def on_click(self) -> None:
@@ -162,7 +161,7 @@ class NodeCard(Widget):
         width = self.content_region.width
         if width <= 0 or not self.is_mounted:
             return
-        base, console = self._base_style(), self.app.console
+        base, console = self.base_style(), self.app.console
         lines = []
         for line in self.card_lines(width):
             lines += fit_fields(line, width, console)
@@ -181,15 +180,10 @@ class NodeCard(Widget):
             self._drawn.append((sig, Strip(segments).extend_cell_length(width, base)))
             self.refresh(Region(0, y, width, 1))     # content coordinates, as refresh wants
 
-    def _base_style(self) -> Style:
-        if self._base is None:
-            self._base = self.rich_style
-        return self._base
-
     def render_line(self, y: int) -> Strip:
         if y < len(self._drawn):
             return self._drawn[y][1]
-        return Strip.blank(self.content_region.width, self._base_style())
+        return Strip.blank(self.content_region.width, self.base_style())
 
     def on_resize(self) -> None:
         self._drawn = []
@@ -197,7 +191,7 @@ class NodeCard(Widget):
         self.refresh()
 
     def notify_style_update(self) -> None:
-        self._base, self._drawn = None, []
+        self._drawn = []
         super().notify_style_update()
         self._redraw()
 

@@ -24,6 +24,7 @@ from textual.widget import Widget
 from engine.observe import ClusterView, MessageStatus, MessageView, RequestTrace
 
 from ..format import node_title, reports_internals
+from .kept_style import KeptStyle
 from .rows import repaint_changed
 from .wire import TYPE_STYLES
 
@@ -111,7 +112,7 @@ def timeline_rows(view: ClusterView, heartbeats: bool = True) -> list[MessageVie
     return sorted(rows, key=lambda m: (m.sent_at, m.id))
 
 
-class TimelineBody(ScrollView):
+class TimelineBody(KeptStyle, ScrollView):
     """The rows, drawn a line at a time: only those on screen, each drawn once for as long
     as it looks the same. Drawn whole as one text, the 260 rows a busy cluster keeps were
     laid out again for every view, and the Messages tab fell to 5 frames a second."""
@@ -148,7 +149,7 @@ class TimelineBody(ScrollView):
         return "\n".join(self._text(look).plain for look in self.rows)
 
     def render_line(self, y: int) -> Strip:
-        width, base = self._width(), self.rich_style
+        width, base = self._width(), self.base_style()
         if self._drawn_at != (width, self.lanes):
             self._strips, self._drawn_at = {}, (width, self.lanes)
         i = self.scroll_offset.y + y
