@@ -153,6 +153,10 @@ class KeyspaceCache(threading.Thread):
                 changed |= self._read_history(t, self.wanted)
         except grpc.RpcError:
             pass      # the member went away; the next round reads elsewhere
+        except ValueError:
+            if not self.stop.is_set():
+                raise
+            # the backend closed its channels under this read: it is closing
         return changed
 
     def _read_keys(self, t: Target) -> bool:

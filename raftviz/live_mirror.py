@@ -109,6 +109,10 @@ class KeyMirror(threading.Thread):
                 self._mirror(*wanted)
             except grpc.RpcError:
                 pass     # cancelled for a new member or a pause, or the member went away
+            except ValueError:
+                if not self.stop.is_set():
+                    raise
+                return   # the backend closed its channels under this read: it is closing
             if self.wanted is not None:      # paused, the copy is kept to resume from
                 self.active = False
             if not self._retarget.is_set():

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Callable
 
+import pytest
+
 import raftviz.live_keyspace as cache
 from engine import observe as o
 from engine.runtime.proto import rpc_pb2
@@ -81,6 +83,41 @@ def test_a_big_keyspace_says_how_many_keys_it_holds_beyond_those_shown(healed, m
         count = healed.channels.kv(target.url).Range(everything, timeout=5).count
         return len(v.keyspace) == 3 and v.key_count == count >= 5
     wait(healed, all_keys_counted, "the first 3 keys shown, and all of them counted")
+
+
+class ClosingChannels:
+    """Channels the backend closes while a read is on its way, as its close() does."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def __getattr__(self, name):      # kv(url), lease(url), get(url): a stub of any kind
+        return lambda url: self
+
+    def closed(self, *args, **kwargs):
+        self.stop.set()
+        raise ValueError("Cannot invoke RPC: Channel closed!")
+
+    Range = LeaseLeases = closed
+
+
+def test_reads_cut_short_by_the_backend_closing_end_quietly():
+    """close() stops the threads and closes the channels before it joins them: a read
+    caught in between fails with ValueError, which must end the thread, not raise (it
+    printed a traceback when quitting)."""
+    stop = threading.Event()
+    target = cache.Target(1, "http://127.0.0.1:1", 5, 0, "http://127.0.0.1:1")
+    keyspace = cache.KeyspaceCache(ClosingChannels(stop), lambda: target, lambda: None, stop)
+    assert keyspace._refresh(target) is False
+    stop.clear()
+    mirror = KeyMirror(ClosingChannels(stop), lambda: None, stop)
+    mirror.follow(1, target.url)
+    mirror.run()                      # returns, where it raised before
+    assert stop.is_set() and not mirror.active
+    stop.clear()
+    channels = ClosingChannels(threading.Event())       # not closing: a real failure
+    with pytest.raises(ValueError):
+        cache.KeyspaceCache(channels, lambda: target, lambda: None, stop)._refresh(target)
 
 
 def until(ready: Callable[[], object], what: str, timeout: float = 10) -> None:
