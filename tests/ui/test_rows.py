@@ -19,7 +19,7 @@ from raftviz.ui.widgets.rows import (
     Column, RowGrid, is_plain, plain_cell_segments, rich_cell_segments,
 )
 
-from .ui_helpers import drive, settle
+from .ui_helpers import client, drive, settle
 
 
 class GridApp(App):
@@ -161,9 +161,20 @@ def test_cells_rich_must_measure_are_not_plain():
     assert not is_plain(Text.assemble(("a", "bold"), "b"))       # two styles
 
 
+def screen_both_ways(app, monkeypatch) -> tuple[str, str]:
+    """The whole screen as the terminal gets it, then with every table going Textual's
+    way (an SVG of the same frame, timestamps aside)."""
+    short = app.export_screenshot(simplify=True)
+    with monkeypatch.context() as m:
+        m.setattr(RowGrid, "fits_plain_box", lambda grid: False)
+        textuals = app.export_screenshot(simplify=True)
+    return short, textuals
+
+
 def tables_drawn_both_ways(app) -> list[tuple[str, bool, bool]]:
     """Each table on screen, whether it takes the short way past Textual's line styling,
-    and whether that draws what Textual's own way does: all of it, and a crop of it."""
+    and whether that draws what Textual's own way does: all of it, and a crop of it, as
+    far as it shows (a vertical scrollbar covers the rest)."""
     out = []
     for grid in app.query(RowGrid):
         r = grid.region
@@ -171,8 +182,12 @@ def tables_drawn_both_ways(app) -> list[tuple[str, bool, bool]]:
             continue
         for crop in (Region(0, 0, r.width, r.height),
                      Region(3, 1, max(1, r.width - 5), max(1, r.height - 2))):
-            same = grid.render_lines(crop) == Widget.render_lines(grid, crop)
-            out.append((f"{type(grid).__name__} {crop}", grid.fits_plain_box(), same))
+            shown = grid.scrollable_content_region.width - crop.x
+            same = [line.crop(0, shown) for line in grid.render_lines(crop)] == \
+                [line.crop(0, shown) for line in Widget.render_lines(grid, crop)]
+            scrolls = " scrolls" if grid.scrollbars_enabled[0] else ""
+            out.append((f"{type(grid).__name__} {crop}{scrolls}", grid.fits_plain_box(),
+                        same))
     return out
 
 
@@ -180,12 +195,14 @@ def tables_drawn_both_ways(app) -> list[tuple[str, bool, bool]]:
 def test_tables_draw_their_lines_as_textual_would(monkeypatch, no_color):
     """RowGrid hands Textual its lines ready to show when it has no border, padding or
     tint to add: on every tab, both themes and under NO_COLOR, they are the lines
-    Textual's own styling makes, and the main tables do take that way."""
+    Textual's own styling makes, and the main tables do take that way; the screen, its
+    scrollbars included, is the same as when every table goes Textual's way."""
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")
-    found = []
+    found, screens = [], []
 
     async def scenario(app, pilot):
+        await client(pilot, *(f"put key{i} {i}" for i in range(40)))   # the log scrolls
         await settle(pilot, 20)
         for theme in ("textual-dark", "textual-light"):
             app.theme = theme
@@ -193,7 +210,10 @@ def test_tables_draw_their_lines_as_textual_would(monkeypatch, no_color):
                 app.action_show_tab(tab)
                 await pilot.pause()
                 found.extend(tables_drawn_both_ways(app))
+                screens.append(screen_both_ways(app, monkeypatch))
     drive(scenario)
     assert all(same for _, _, same in found), [what for what, _, same in found if not same]
+    assert all(short == textuals for short, textuals in screens)
+    assert any(what.startswith("LogGrid") and what.endswith("scrolls") for what, _, _ in found)
     short_way = {what.split()[0] for what, plain_box, _ in found if plain_box}
     assert {"LogGrid", "MessageTable", "RowGrid"} <= short_way

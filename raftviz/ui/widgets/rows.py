@@ -203,12 +203,16 @@ class RowGrid(ScrollView, can_focus=True):
         self._styles_cache.clear()      # its lines are not kept current on this path
         base_background, background = self.background_colors
         blank = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
-        width = self.content_region.width
         filters = self.get_line_filters()
         scroll, shown = self.scroll_offset, self.scrollable_content_region.width
+        width = self.content_region.width
+        # Beside a vertical scrollbar a line ends where the scrollbar begins: the
+        # scrollbar covers the rest, and a line as wide as the region would be cut there
+        # into two new strips, every line of every frame.
+        drawn = shown if self.scrollbars_enabled == (True, False) else width
         strips = []
         for y in crop.line_range:
-            strip = self._line(y, scroll, shown).adjust_cell_length(width, blank)
+            strip = self._line(y, scroll, shown).adjust_cell_length(drawn, blank)
             for line_filter in filters:
                 strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
