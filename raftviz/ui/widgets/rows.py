@@ -104,6 +104,7 @@ class RowGrid(ScrollView, can_focus=True):
         self._header: list[Strip] = []
         self._highlighted: tuple[str, str] | None = None
         self._palette: tuple[Style, Style, Style] | None = None
+        self._blank: Strip | None = None
         self._shown_width = 0      # beside the scrollbar, as of the last _fit
 
     # -- what the views call --
@@ -188,7 +189,7 @@ class RowGrid(ScrollView, can_focus=True):
             strip = self._header_line(y)
         else:
             row = scroll_y + y - self.header_height
-            strip = self._row_line(row) if row < len(self.keys) else Strip([])
+            strip = self._row_line(row) if row < len(self.keys) else self._blank_line(width)
         if scroll_x == 0 and strip.cell_length == width:
             return strip        # drawn to fit (see _draw): cropping would copy it
         return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
@@ -232,7 +233,7 @@ class RowGrid(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         self._strips.clear()
         self._cells_drawn.clear()
-        self._header, self._palette = [], None
+        self._header, self._palette, self._blank = [], None, None
         super().notify_style_update()
 
     def _styles(self) -> tuple[Style, Style, Style]:
@@ -257,6 +258,12 @@ class RowGrid(ScrollView, can_focus=True):
         strip = self._draw(cells, self._styles()[0], cursor_at)
         self._strips[key] = (drawn, strip)
         return strip
+
+    def _blank_line(self, width: int) -> Strip:
+        """A line below the last row, kept: a new one would be filtered anew each frame."""
+        if self._blank is None or self._blank.cell_length != width:
+            self._blank = Strip.blank(width, self._styles()[0])
+        return self._blank
 
     def _header_line(self, y: int) -> Strip:
         if not self._header:
