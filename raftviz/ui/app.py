@@ -47,6 +47,12 @@ REFRESH_HZ = 30
 # watch events each request led to. On the others a live backend need not keep them.
 KEYSPACE_TABS = frozenset({"keyspace", "requests"})
 FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
+# Containers their children fill to the edge, with no border of their own: nothing of
+# theirs shows. Marked BLANK, Textual draws one blank line for all of theirs instead of
+# styling each line, every frame (with the screen, 8% of a busy cluster tab's CPU).
+FILLED = ("TabbedContent, ContentSwitcher, TabPane, "
+          "#cluster-body, #keyspace-body, #requests-body")
+
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}
 
@@ -101,6 +107,8 @@ class RaftvizApp(App):
         yield ControlsFooter()
 
     def on_mount(self) -> None:
+        for filled in [self.screen, *self.query(FILLED)]:
+            filled.BLANK = True
         self.set_interval(1 / REFRESH_HZ, self._tick)
         loop, context = asyncio.get_running_loop(), contextvars.copy_context()
         # The backend wakes us from its own thread: run in the app's context (Textual's
