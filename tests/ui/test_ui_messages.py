@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.geometry import Region, Size
 
 from engine import observe as o
@@ -14,7 +17,7 @@ from engine.sim.backend import SimBackend
 from raftviz.live import CONTROL_CAPS, ETCD_CAPS
 from raftviz.ui.app import RaftvizApp
 from raftviz.ui.widgets.logs import LogGrid
-from raftviz.ui.widgets.timeline import TimelineBody
+from raftviz.ui.widgets.timeline import LaneHeader, TimelineBody, row_segments
 from raftviz.ui.widgets.wire import TRAFFIC_EVERY_MS
 
 from .ui_helpers import client, drive, note, settle, view
@@ -95,8 +98,8 @@ def test_the_timeline_draws_only_the_rows_on_screen_and_follows_the_newest():
         height = body.size.height
         assert len(body.rows) > 3 * height > 0
         assert body.scroll_offset.y + height == len(body.rows), "on the newest row"
-        drawn, draw = [], body._text
-        body._text = lambda look: drawn.append(look) or draw(look)
+        drawn, draw = [], body._parts
+        body._parts = lambda look: drawn.append(look) or draw(look)
         await ticks(pilot, 3)
         # two views at most (the key, then the command's ticks), each drawing new rows
         assert 0 < len(drawn) <= 2 * height < len(body.rows)
@@ -107,6 +110,47 @@ def test_the_timeline_draws_only_the_rows_on_screen_and_follows_the_newest():
         body.scroll_end(animate=False, immediate=True)
         await ticks(pilot, 10)
         assert body.scroll_offset.y + height == len(body.rows)
+    drive(scenario)
+
+
+def test_timeline_rows_are_drawn_as_rich_draws_their_parts():
+    """Rows go straight to segments (rich's Text cost twice as much, every new row of
+    every frame); they are what rich makes of the same parts: dim throughout, the type's
+    colour on the arrow and the words, reversed on the followed request's path."""
+    base = Style(color="white", bgcolor="black")
+
+    async def scenario(app, pilot):
+        await pilot.press("h")                       # held messages too
+        await client(pilot, "put a 1")
+        await settle(pilot, 3)
+        await pilot.press("2")
+        body = app.query_one(TimelineBody)
+        statuses = {look[0].status for look in body.rows}
+        assert {MessageStatus.HELD, MessageStatus.DELIVERED} <= statuses
+        for look in body.rows:
+            parts = body._parts(look)
+            for highlight in (False, True):
+                text = Text.assemble(*parts, style="dim")
+                if highlight:
+                    text.stylize("reverse")
+                rich = Segment.apply_style(text.render(app.console), base)
+                assert list(Segment.simplify(row_segments(parts, base, highlight))) == \
+                    list(Segment.simplify(rich))
+    drive(scenario)
+
+
+def test_the_lane_heading_is_drawn_again_only_when_it_changes():
+    async def scenario(app, pilot):
+        await pilot.press("2")
+        await pilot.pause()
+        header = app.query_one(LaneHeader)
+        drawn, render = [], header.render
+        header.render = lambda: drawn.append(1) or render()
+        await settle(pilot, 20)                      # new messages, the same lanes
+        assert drawn == [] and "(time ↓, newest last)" in header.heading.plain
+        await pilot.resize_terminal(120, 40)         # the lanes move
+        await pilot.pause()
+        assert drawn
     drive(scenario)
 
 

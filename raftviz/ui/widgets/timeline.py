@@ -11,6 +11,8 @@ left out.
 
 from __future__ import annotations
 
+import functools
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -30,6 +32,7 @@ from .wire import TYPE_STYLES
 
 TIME_WIDTH = 8
 LABEL_MIN = 28
+DIM, REVERSE = Style(dim=True), Style(reverse=True)     # every row; the followed request's
 
 
 def lane_positions(ids: list[int], width: int) -> dict[int, int]:
@@ -73,13 +76,11 @@ def on_path(m: MessageView, trace: RequestTrace | None) -> bool:
                 and (done is None or m.sent_at <= done))
 
 
-def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text:
+def row(m: MessageView, pos: dict[int, int], span: int) -> list[tuple[str, str]]:
+    """One message's row as (text, style) parts: when it was sent, the lanes, its arrow
+    and what it says."""
     chars, (lo, hi) = arrow(m, pos, span)
     style = TYPE_STYLES.get(m.type, "")
-    text = Text(f"{m.sent_at / 1000:>7.3f} ", style="dim")
-    text.append("".join(chars[:lo]), style="dim")
-    text.append("".join(chars[lo:hi]), style=style)
-    text.append("".join(chars[hi:]), style="dim")
     label = " " if m.watched else f" #{m.id} "     # live traffic is seen, never held: no id
     label += f"{m.type.removeprefix('Msg')} t{m.term}"
     if m.entries:
@@ -88,10 +89,20 @@ def row(m: MessageView, pos: dict[int, int], span: int, highlight: bool) -> Text
         label += f" ✕ {m.note or 'dropped'}"
     elif m.status is MessageStatus.HELD:
         label += " ■ held"
-    text.append(label, style=style)
-    if highlight:
-        text.stylize("reverse")
-    return text
+    return [(f"{m.sent_at / 1000:>7.3f} ", ""), ("".join(chars[:lo]), ""),
+            ("".join(chars[lo:hi]), style), ("".join(chars[hi:]), ""), (label, style)]
+
+
+@functools.lru_cache(maxsize=64)
+def part_style(name: str, base: Style, highlight: bool) -> Style:
+    """A row is dim throughout; its type's colour marks the arrow and the words."""
+    return base + DIM + Style.parse(name) + (REVERSE if highlight else Style())
+
+
+def row_segments(parts: list[tuple[str, str]], base: Style, highlight: bool) -> list[Segment]:
+    """The parts drawn straight as segments: under load every row on screen is new each
+    frame, and building them through rich's Text cost twice as much."""
+    return [Segment(text, part_style(name, base, highlight)) for text, name in parts if text]
 
 
 EMPTY_SIM = "No messages yet. Tick (t) or step (s) and they appear here."
@@ -146,7 +157,7 @@ class TimelineBody(KeptStyle, ScrollView):
         """Every row as it reads (or what an empty timeline says), a line each."""
         if not self.rows:
             return self.empty
-        return "\n".join(self._text(look).plain for look in self.rows)
+        return "\n".join("".join(text for text, _ in self._parts(look)) for look in self.rows)
 
     def render_line(self, y: int) -> Strip:
         width, base = self._width(), self.base_style()
@@ -160,15 +171,16 @@ class TimelineBody(KeptStyle, ScrollView):
         look = self.rows[i]
         strip = self._strips.get(look)
         if strip is None:
-            strip = self._strips[look] = self._fit(self._text(look), width, base)
+            segments = row_segments(self._parts(look), base, highlight=look[1])
+            strip = self._strips[look] = Strip(segments).crop_extend(0, width, base)
         return strip
 
     def notify_style_update(self) -> None:
         self._strips.clear()
         super().notify_style_update()
 
-    def _text(self, look: tuple[MessageView, bool]) -> Text:
-        return row(look[0], self.lanes, max(self.lanes.values()) + 2, look[1])
+    def _parts(self, look: tuple[MessageView, bool]) -> list[tuple[str, str]]:
+        return row(look[0], self.lanes, max(self.lanes.values()) + 2)
 
     def _fit(self, text: Text, width: int, base: Style) -> Strip:
         segments = Segment.apply_style(text.render(self.app.console), base)
@@ -239,21 +251,42 @@ class Timeline(Widget):
 
 
 class LaneHeader(Widget):
-    cluster: reactive[ClusterView | None] = reactive(None)
+    """The lanes' node names over the body; drawn again only when they change, not for
+    every view (a heading drawn each frame cost as much as the rows that did change)."""
+    cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = Text("")
+
+    def watch_cluster(self) -> None:
+        self._update()
+
+    def on_resize(self) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        heading = lane_heading(self.cluster, self.size.width or 80)
+        if heading != self.heading:       # rich compares the words and their styles
+            self.heading = heading
+            self.refresh()
 
     def render(self) -> Text:
-        view = self.cluster
-        if view is None:
-            return Text("")
-        pos = lane_positions([n.id for n in view.nodes], self.size.width or 80)
-        chars = [" "] * (max(pos.values(), default=0) + 12)
-        for n in view.nodes:
-            label = node_title(n).split(" ", 2)
-            tag = f"{label[0]}{label[1]}"
-            start = max(0, pos[n.id] - len(tag) // 2)
-            chars[start:start + len(tag)] = tag
-        text = Text(" " * TIME_WIDTH + "".join(chars).rstrip() + "   (time ↓, newest last)",
-                    style="bold")
-        if view.unshown_messages:
-            text.append(f" · a sample: {view.unshown_messages:,} others not shown", style="dim")
-        return text
+        return self.heading
+
+
+def lane_heading(view: ClusterView | None, width: int) -> Text:
+    if view is None:
+        return Text("")
+    pos = lane_positions([n.id for n in view.nodes], width)
+    chars = [" "] * (max(pos.values(), default=0) + 12)
+    for n in view.nodes:
+        label = node_title(n).split(" ", 2)
+        tag = f"{label[0]}{label[1]}"
+        start = max(0, pos[n.id] - len(tag) // 2)
+        chars[start:start + len(tag)] = tag
+    text = Text(" " * TIME_WIDTH + "".join(chars).rstrip() + "   (time ↓, newest last)",
+                style="bold")
+    if view.unshown_messages:
+        text.append(f" · a sample: {view.unshown_messages:,} others not shown", style="dim")
+    return text
