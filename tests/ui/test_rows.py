@@ -25,13 +25,17 @@ from .ui_helpers import client, drive, settle
 class GridApp(App):
     def __init__(self, cursor: str = "row") -> None:
         super().__init__()
-        self.cursor, self.chosen = cursor, []
+        self.cursor, self.chosen, self.highlighted = cursor, [], []
 
     def compose(self) -> ComposeResult:
         yield RowGrid(cursor=self.cursor)
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         self.chosen.append((event.row_key, event.column_key))
+
+    def on_row_grid_highlighted(self, event: RowGrid.Highlighted) -> None:
+        if not isinstance(event, RowGrid.Selected):
+            self.highlighted.append(event.row_key)
 
 
 def run(scenario, cursor: str = "row") -> None:
@@ -62,6 +66,20 @@ def test_the_cursor_stays_on_its_key_or_follows_the_tail():
         grid.move_cursor(row=0)
         grid.set_rows(rows(("0", "0"), ("a", "1"), ("b", "2")), follow_tail=True)
         assert grid.cursor_key == "0"
+    run(scenario)
+
+
+def test_a_cursor_moved_to_another_row_is_announced_unless_no_one_listens(monkeypatch):
+    async def scenario(app, grid, pilot):
+        grid.set_rows(rows(("a", "1"), ("b", "2")), follow_tail=True)     # on the tail
+        grid.set_rows(rows(("a", "1"), ("b", "2"), ("c", "3")), follow_tail=True)
+        await pilot.pause()
+        seen = list(app.highlighted)
+        monkeypatch.setattr(RowGrid, "POSTS_HIGHLIGHTED", False)     # as the log grid
+        grid.set_rows(rows(("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")), follow_tail=True)
+        await pilot.press("enter")
+        assert seen == ["b", "c"] and app.highlighted == seen      # d: not announced
+        assert app.chosen == [("d", "k")]                                 # still chosen
     run(scenario)
 
 

@@ -145,6 +145,7 @@ def headers(view: ClusterView, width: int) -> list[Text]:
 
 class LogGrid(RowGrid):
     DEFAULT_CLASSES = "view-part"
+    POSTS_HIGHLIGHTED = False      # choosing a cell follows a request; moving to it does not
     cluster: reactive[ClusterView | None] = reactive(None, repaint=False)
     followed: reactive[str | None] = reactive(None, repaint=False)
 
@@ -177,7 +178,8 @@ class LogGrid(RowGrid):
             for lg, label in zip(view.logs, headers(view, width))])
         lead, reported = leader_terms(view), fmt.reports_internals(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
-        self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, self.followed)
+        followed = self.followed
+        self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, followed)
                                         if reported else NOT_REPORTED for lg in view.logs)
                       for index in indexes}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)

@@ -56,6 +56,9 @@ class RowGrid(ScrollView, can_focus=True):
     # True: a last auto column takes what the others leave and cuts longer cells, so rows
     # that change many times a second never change the table's width.
     LAST_FITS = False
+    # False: no one listens for where the cursor is (a grid whose cursor follows the tail
+    # moves it on every frame, and each message bubbles up to the app for nothing).
+    POSTS_HIGHLIGHTED = True
     DEFAULT_CSS = """
     RowGrid {
         background: $surface;
@@ -361,7 +364,7 @@ class RowGrid(ScrollView, can_focus=True):
 
     def _post_highlighted(self) -> None:
         at = self._cursor_at()
-        if at is not None and at != self._highlighted:
+        if at is not None and at != self._highlighted and self.POSTS_HIGHLIGHTED:
             self._highlighted = at
             self.post_message(self.Highlighted(self, *at))
 
