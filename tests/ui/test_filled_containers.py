@@ -8,7 +8,7 @@ import pytest
 
 from raftviz.ui.app import FILLED
 
-from .ui_helpers import client, drive, settle
+from .ui_helpers import client, drive, each_theme_and_tab, settle
 
 
 def screens_with_and_without_marks(app) -> tuple[str, str]:
@@ -34,12 +34,8 @@ def test_filled_containers_marked_blank_change_nothing_on_screen(monkeypatch, si
     async def scenario(app, pilot):
         await client(pilot, "put a 1", "put b 2")
         await settle(pilot, 20)
-        for theme in ("textual-dark", "textual-light"):
-            app.theme = theme
-            for tab in ("cluster", "messages", "keyspace", "requests"):
-                app.action_show_tab(tab)
-                await pilot.pause()
-                pairs.append((f"{theme} {tab}", *screens_with_and_without_marks(app)))
+        async for theme, tab in each_theme_and_tab(app, pilot):
+            pairs.append((f"{theme} {tab}", *screens_with_and_without_marks(app)))
     drive(scenario, size=size)
     assert len(pairs) == 8
     assert [what for what, marked, plain in pairs if marked != plain] == []

@@ -19,7 +19,7 @@ from raftviz.ui.widgets.rows import (
     Column, RowGrid, is_plain, plain_cell_segments, rich_cell_segments,
 )
 
-from .ui_helpers import client, drive, settle
+from .ui_helpers import client, drive, each_theme_and_tab, settle
 
 
 class GridApp(App):
@@ -222,13 +222,9 @@ def test_tables_draw_their_lines_as_textual_would(monkeypatch, no_color):
     async def scenario(app, pilot):
         await client(pilot, *(f"put key{i} {i}" for i in range(40)))   # the log scrolls
         await settle(pilot, 20)
-        for theme in ("textual-dark", "textual-light"):
-            app.theme = theme
-            for tab in ("cluster", "messages", "keyspace", "requests"):
-                app.action_show_tab(tab)
-                await pilot.pause()
-                found.extend(tables_drawn_both_ways(app))
-                screens.append(screen_both_ways(app, monkeypatch))
+        async for _ in each_theme_and_tab(app, pilot):
+            found.extend(tables_drawn_both_ways(app))
+            screens.append(screen_both_ways(app, monkeypatch))
     drive(scenario)
     assert all(same for _, _, same in found), [what for what, _, same in found if not same]
     assert all(short == textuals for short, textuals in screens)

@@ -55,6 +55,16 @@ async def settle(pilot: Pilot, ticks: int = 5) -> None:
     await pilot.pause()
 
 
+async def each_theme_and_tab(app: RaftvizApp, pilot: Pilot):
+    """Every tab in each theme, in turn: yields (theme, tab) once it is on screen."""
+    for theme in ("textual-dark", "textual-light"):
+        app.theme = theme
+        for tab in ("cluster", "messages", "keyspace", "requests"):
+            app.action_show_tab(tab)
+            await pilot.pause()
+            yield theme, tab
+
+
 def note(app: RaftvizApp) -> str:
     """What the note line says."""
     return app.query_one(NoteBar).message
