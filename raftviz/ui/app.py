@@ -34,7 +34,7 @@ from .controls import Controls, sent_note
 from .palette import ClusterCommands
 from .quit_signals import QuitOnSignal
 from .session import Outcome, Session
-from .widgets.bars import ControlsFooter, NoteBar, TopBar
+from .widgets.bars import ControlsFooter, Edge, NoteBar, TopBar
 from .widgets.keyspace import KeyHistory, KeyTable, WatchesLeases
 from .widgets.logs import LogGrid
 from .widgets.nodes import NodeCards, NodeTable
@@ -80,7 +80,8 @@ class RaftvizApp(App):
             self.theme = theme
 
     def compose(self) -> ComposeResult:
-        yield TopBar()
+        with Edge():
+            yield TopBar()
         with TabbedContent(initial="cluster"):
             with TabPane("1 Cluster", id="cluster"):
                 yield NodeCards()
@@ -103,8 +104,10 @@ class RaftvizApp(App):
                     with Vertical(id="trace-side"):
                         yield TraceView()
                         yield RequestList()
-        yield NoteBar()
-        yield ControlsFooter()
+        with Edge():
+            yield NoteBar()
+        with Edge(classes="-footer"):
+            yield ControlsFooter()
 
     def on_mount(self) -> None:
         for filled in [self.screen, *self.query(FILLED)]:

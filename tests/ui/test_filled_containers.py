@@ -1,12 +1,14 @@
 """Containers marked BLANK (their children fill them, so nothing of theirs shows) leave
 the screen exactly as it was: every tab, both widths, both themes, and under NO_COLOR,
-where a blank line Textual did not style would keep its colour."""
+where a blank line Textual did not style would keep its colour; and a bar in a box of
+its own is drawn only when it changes."""
 
 from __future__ import annotations
 
 import pytest
 
 from raftviz.ui.app import FILLED
+from raftviz.ui.widgets.bars import ControlsFooter
 
 from .ui_helpers import client, drive, each_theme_and_tab, settle
 
@@ -39,3 +41,23 @@ def test_filled_containers_marked_blank_change_nothing_on_screen(monkeypatch, si
     drive(scenario, size=size)
     assert len(pairs) == 8
     assert [what for what, marked, plain in pairs if marked != plain] == []
+
+
+def test_the_footer_is_drawn_only_when_it_changes(monkeypatch):
+    """Textual draws every child of the screen whenever anything on it changes; the bars
+    sit in boxes of their own (Edge), so ticks that change the logs, the cards and the
+    note leave the footer be."""
+    drawn, draw = [], ControlsFooter.render_lines
+    monkeypatch.setattr(ControlsFooter, "render_lines",
+                        lambda self, crop: drawn.append(crop) or draw(self, crop))
+
+    async def scenario(app, pilot):
+        await settle(pilot, 5)
+        drawn.clear()
+        for _ in range(5):
+            await settle(pilot, 5)
+        assert drawn == []
+        await pilot.resize_terminal(150, 48)
+        await pilot.pause()
+        assert drawn
+    drive(scenario)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -87,6 +88,19 @@ class TopBar(Widget):
             parts.append((f"★ leader {leader.id} · term {leader.term}" if wide else
                           f"★{leader.id} term {leader.term}", ""))
         return parts
+
+
+class Edge(Vertical):
+    """The box a bar (or two) sits in at the screen's top or bottom edge. Textual draws
+    every child of the screen whole whenever anything on the screen changes: a busy
+    cluster's bars and footer were drawn on every frame, unchanged. In a box of its own,
+    BLANK (it costs one blank line), a bar is drawn when it changes."""
+    BLANK = True
+    DEFAULT_CSS = """
+    Edge { height: auto; }
+    Edge.-footer { dock: bottom; }
+    Edge Footer { dock: none; }
+    """
 
 
 class ControlsFooter(Footer):
