@@ -79,7 +79,7 @@ def test_a_cursor_moved_to_another_row_is_announced_unless_no_one_listens(monkey
         grid.set_rows(rows(("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")), follow_tail=True)
         await pilot.press("enter")
         assert seen == ["b", "c"] and app.highlighted == seen      # d: not announced
-        assert app.chosen == [("d", "k")]                                 # still chosen
+        assert app.chosen == [("d", "k")]                               # still chosen
     run(scenario)
 
 
@@ -181,7 +181,7 @@ def test_cells_rich_must_measure_are_not_plain():
 
 def screen_both_ways(app, monkeypatch) -> tuple[str, str]:
     """The whole screen as the terminal gets it, then with every table going Textual's
-    way (an SVG of the same frame, timestamps aside)."""
+    way (an SVG of each)."""
     short = app.export_screenshot(simplify=True)
     with monkeypatch.context() as m:
         m.setattr(RowGrid, "fits_plain_box", lambda grid: False)

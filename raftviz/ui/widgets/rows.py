@@ -364,7 +364,7 @@ class RowGrid(ScrollView, can_focus=True):
 
     def _post_highlighted(self) -> None:
         at = self._cursor_at()
-        if at is not None and at != self._highlighted and self.POSTS_HIGHLIGHTED:
+        if self.POSTS_HIGHLIGHTED and at is not None and at != self._highlighted:
             self._highlighted = at
             self.post_message(self.Highlighted(self, *at))
 
