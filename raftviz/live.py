@@ -183,7 +183,9 @@ class LiveBackend:
             self._track_held(member)
             self._discover(snap.get("members") or {})
             self._mark_removed()
-        self.links.observe(member.number, snap, self.clock())
+            # The stages this report shows change with its log, as one: a view takes
+            # both or neither (see view()).
+            self.links.observe(member.number, snap, self.clock())
         traced = self.links.by_entry()
         with self._lock:
             self.traffic.take(member.number, snap.get("traffic") or {}, self.number_of, traced)
@@ -358,12 +360,17 @@ class LiveBackend:
                 return self._cached[1]
             version, members = self.version, [(m, dict(m.snapshot)) for m in self.members]
             ups = {m.number: self.is_up(m) for m in self.members}
-        view = self._build(members, ups)
+            # With the logs, the requests as those logs left them: read later, a request
+            # could say a member appended its entry while that member's log, taken
+            # before its report came, did not show it yet.
+            requests = self.requests.views()
+        view = self._build(members, ups, requests)
         with self._lock:
             self._cached = (version, view)
         return view
 
-    def _build(self, members: list[tuple[Member, dict]], ups: dict[int, bool]) -> ClusterView:
+    def _build(self, members: list[tuple[Member, dict]], ups: dict[int, bool],
+               requests: tuple[o.RequestTrace, ...]) -> ClusterView:
         ids = self.number_of
         nodes = tuple(
             live_views.node_view(m.number, snap, ids, up=ups[m.number], paused=m.stopped,
@@ -373,7 +380,7 @@ class LiveBackend:
                      for m, snap in members)
         target = self.keyspace_target()
         keys = self.keyspace.keys
-        theirs, requests = self._client_watches(members, ups), self.requests.views()
+        theirs = self._client_watches(members, ups)
         if theirs:
             requests = live_views.with_client_watch_events(requests, theirs)
         return ClusterView(

@@ -1,10 +1,12 @@
 """EntryLinks on hand-made Observe snapshots: a request's entry found by its client id in
-each member's log tail, and when each member was seen appending, committing, applying."""
+each member's log tail, and when each member was seen appending, committing, applying;
+and a LiveBackend's view taking a member's log and those stages together."""
 
 from __future__ import annotations
 
 from engine.observe import NodeTime
 from raftviz import live_views
+from raftviz.live import LiveBackend
 from raftviz.live_client import Requests
 from raftviz.live_links import EntryLinks
 
@@ -68,3 +70,30 @@ def test_the_answer_keeps_the_entrys_term_and_held_messages_name_the_request():
         7, "1->2 MsgApp Term:2 Log:2/4 Commit:4 Entries:[2/5 EntryNormal '...']",
         lambda raft_id: raft_id, 0, "held", traced=links.by_entry())
     assert held.request_ids == (rid,) and held.entries == "1 entry @5"
+
+
+def test_a_view_takes_a_members_log_and_the_stages_it_showed_together(monkeypatch):
+    """A member's report sets its log and notes the stages it shows. A view built while a
+    report arrives takes both or neither: it never says a member appended an entry that
+    the member's log in the same view does not show (a CI run under load caught one)."""
+    backend = LiveBackend(["http://127.0.0.1:9"], control=True)     # no one answers there
+    try:
+        member = backend.members[0]
+        rid = backend.requests.start("put k v", 1, "log").id
+        mine = entry(5, 2, backend.links.tag(rid))
+        backend._on_snapshot(member, {**snap(4, 4, entry(4, 2)), "last_index": 4})
+        build = backend._build
+
+        def report_arrives_meanwhile(*args):
+            backend._on_snapshot(member, {**snap(5, 5, entry(4, 2), mine), "last_index": 5})
+            return build(*args)                  # as an observer's thread might, in between
+        monkeypatch.setattr(backend, "_build", report_arrives_meanwhile)
+        view = backend.view()
+        shown = 5 in {e.index for e in view.log(1).entries}
+        assert (view.request(rid).when("appended", 1) is not None) == shown
+        monkeypatch.undo()
+        view = backend.view()                    # the next view has both
+        assert 5 in {e.index for e in view.log(1).entries}
+        assert view.request(rid).when("appended", 1) is not None
+    finally:
+        backend.close()
