@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -125,9 +126,12 @@ def stop_members(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
-def wait_for_leader(layout: Layout, procs, data_dir: str, timeout: float) -> None:
+def wait_for_leader(layout: Layout, procs, data_dir: str, timeout: float,
+                    stopping: threading.Event | None = None) -> bool:
+    """True once a member leads; False if told to stop first."""
+    stopping = stopping or threading.Event()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stopping.is_set():
         dead = [(layout.names[i], p.returncode) for i, p in enumerate(procs)
                 if p.poll() is not None]
         if dead:
@@ -135,8 +139,10 @@ def wait_for_leader(layout: Layout, procs, data_dir: str, timeout: float) -> Non
             raise RuntimeError(f"member {name} exited with status {code}; see "
                                f"{os.path.join(data_dir, name + '.log')}")
         if leader_of(query_status(layout.client_urls(), timeout=0.5)):
-            return
-        time.sleep(0.1)
+            return True
+        stopping.wait(0.1)
+    if stopping.is_set():
+        return False
     raise RuntimeError(f"no leader after {timeout:g}s; see the logs in {data_dir}")
 
 
@@ -154,10 +160,10 @@ def status_line(layout: Layout, procs) -> str:
     return " | ".join(parts)
 
 
-def watch_status(layout: Layout, procs) -> None:
+def watch_status(layout: Layout, procs, stopping: threading.Event) -> None:
     tty = sys.stderr.isatty()
     last = ""
-    while True:
+    while not stopping.is_set():
         line = status_line(layout, procs)
         if tty:
             sys.stderr.write("\r\033[K" + line)
@@ -165,18 +171,23 @@ def watch_status(layout: Layout, procs) -> None:
         elif line != last:
             print(line, file=sys.stderr, flush=True)
         last = line
-        time.sleep(1)
+        stopping.wait(1)
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+def stop_on_signals() -> threading.Event:
+    """Ctrl-C and SIGTERM both stop the cluster, even when started from a shell or a CI
+    job that had SIGINT ignored (background jobs inherit that). The handler only notes
+    it: raised from the handler, a KeyboardInterrupt could land inside a lock's `with`
+    in gRPC's code, between its acquire and its release, and `up` then failed with
+    "cannot release un-acquired lock" instead of stopping."""
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping
 
 
 def run(args: argparse.Namespace) -> int:
-    # Ctrl-C and SIGTERM both stop the cluster, even when started from a shell or a CI
-    # job that had SIGINT ignored (background jobs inherit that).
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stopping = stop_on_signals()
     if not 1 <= args.nodes <= 7:
         print("raftviz up: --nodes must be between 1 and 7", file=sys.stderr)
         return 2
@@ -186,10 +197,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         layout = load_or_create_layout(data_dir, args.nodes)
         procs = start_members(layout, data_dir, args)
-        wait_for_leader(layout, procs, data_dir, args.wait)
-        print("endpoints: " + ",".join(layout.client_urls()), flush=True)
-        watch_status(layout, procs)
-    except KeyboardInterrupt:
+        if wait_for_leader(layout, procs, data_dir, args.wait, stopping):
+            print("endpoints: " + ",".join(layout.client_urls()), flush=True)
+            watch_status(layout, procs, stopping)
         print("\nstopping the cluster", file=sys.stderr)
         return 0
     except (ValueError, RuntimeError, OSError) as e:
@@ -199,4 +209,3 @@ def run(args: argparse.Namespace) -> int:
         stop_members(procs)
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
-    return 0

@@ -126,3 +126,28 @@ def test_a_member_stops_at_once_while_a_client_watches(tmp_path):
     finally:
         channel.close()
         cluster.stop()
+
+
+def test_a_signal_during_a_status_poll_lets_the_poll_finish_then_stops(tmp_path, monkeypatch):
+    """The handler only notes Ctrl-C or SIGTERM. Raised from the handler, KeyboardInterrupt
+    landed wherever the poll was, once inside a lock's `with` in gRPC's code between its
+    acquire and its release, and `up` failed "cannot release un-acquired lock" (CI)."""
+    from raftviz import cmd_up
+    finished = []
+
+    def status_line(layout, procs):
+        lock = threading.Lock()
+        with lock:
+            os.kill(os.getpid(), signal.SIGINT)      # its handler runs here, the lock held
+            finished.append(lock.locked())
+        return "n1: leader term 2 commit 7"
+    monkeypatch.setattr(cmd_up, "start_members", lambda *args, **kwargs: [])
+    monkeypatch.setattr(cmd_up, "wait_for_leader", lambda *args: True)
+    monkeypatch.setattr(cmd_up, "status_line", status_line)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = cmd_up.run(cmd_up.argparse.Namespace(nodes=3, data_dir=str(tmp_path), wait=5))
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert code == 0 and finished == [True]
