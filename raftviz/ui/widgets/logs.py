@@ -108,19 +108,9 @@ def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segme
                 *fitted(shown, rest, base + DIM if empty else base, base)]
         if followed:      # the followed request's entries stand out (the text, not the pad)
             body[:3] = Segment.apply_style(body[:3], post_style=REVERSE)
-    return joined([pad, *body, pad])
-
-
-def joined(segments: list[Segment]) -> list[Segment]:
-    """Neighbours in the same style as one segment: every later step of a frame (the
-    colour filter, the compositor's cuts, the terminal's text) goes segment by segment."""
-    out = [segments[0]]
-    for segment in segments[1:]:
-        if segment.style == out[-1].style:
-            out[-1] = Segment(out[-1].text + segment.text, segment.style)
-        else:
-            out.append(segment)
-    return out
+    # Neighbours in one style as one segment: every later step of a frame (the colour
+    # filter, the compositor's cuts, the terminal's text) goes segment by segment.
+    return list(Segment.simplify([pad, *body, pad]))
 
 
 class IndexCell(NamedTuple):
