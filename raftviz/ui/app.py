@@ -50,7 +50,7 @@ FOLLOWERS = (LogGrid, MessageList, Timeline, TraceView, RequestList)
 # Containers their children fill to the edge, with no border of their own: nothing of
 # theirs shows. Marked BLANK, Textual draws one blank line for all of theirs instead of
 # styling each line, every frame (with the screen, 4% of a busy cluster tab's CPU).
-FILLED = ("TabbedContent, ContentSwitcher, TabPane, "
+FILLED = ("Edge, TabbedContent, ContentSwitcher, TabPane, "
           "#cluster-body, #keyspace-body, #requests-body")
 TAB_FOCUS = {"cluster": "#logs", "messages": "#wire MessageTable", "keyspace": "#keys",
              "requests": "RequestList"}

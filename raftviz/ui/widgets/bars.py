@@ -93,9 +93,9 @@ class TopBar(Widget):
 class Edge(Vertical):
     """The box a bar sits in at the screen's top or bottom edge. Textual draws
     every child of the screen whole whenever anything on the screen changes: a busy
-    cluster's bars and footer were drawn on every frame, unchanged. In a box of its own,
-    BLANK (it costs one blank line), a bar is drawn when it changes."""
-    BLANK = True
+    cluster's bars and footer were drawn on every frame, unchanged. In a box of its own
+    (marked blank with the app's other filled containers, it costs one blank line), a bar
+    is drawn when it changes."""
     DEFAULT_CSS = """
     Edge { height: auto; }
     Edge.-footer { dock: bottom; }
