@@ -7,8 +7,6 @@ mid-tone so it reads on light and dark themes alike.
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from engine.observe import Cap, ClusterView, NodeView
 
 ROLE_SYMBOLS = {
@@ -84,15 +82,17 @@ def short_bytes(count: int) -> str:
     return f"{count / 1024:.1f} KiB"
 
 
-def labelled(*pairs: tuple[str, object], sep: str = "  ") -> Text:
+Part = tuple[str, str]      # a piece of a line and its style ("" for none)
+
+
+def labelled(*pairs: tuple[str, object], sep: str = "  ") -> list[Part]:
     """`term 3  vote 2`: labels dim, values plain."""
-    text = Text()
+    parts: list[Part] = []
     for n, (label, value) in enumerate(pairs):
         if n:
-            text.append(sep)
-        text.append(f"{label} ", style="dim")
-        text.append(str(value))
-    return text
+            parts.append((sep, ""))
+        parts += [(f"{label} ", "dim"), (str(value), "")]
+    return parts
 
 
 def plural(count: int, word: str) -> str:

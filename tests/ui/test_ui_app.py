@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from rich.segment import Segment
+from textual.strip import Strip
 from textual.widgets import Button, TabbedContent
 
 from engine import observe as o
@@ -213,6 +215,34 @@ def test_a_card_repaints_the_line_that_changed_on_screen():
         assert f"commit {node.commit + 1}" in card.card_lines()[1].plain
         assert any(commit_row in rows for rows in app.painted), app.painted
     drive(scenario, app=Recording(elected_app().session.backend))
+
+
+def test_card_lines_are_drawn_as_rich_draws_them():
+    """Lines that fit go straight from their parts to segments; each is what rich makes
+    of the same line: dim labels, a bold probe state and silence, a dim inflight count, an
+    italic list of extras, the base style under all of it."""
+    async def scenario(app, pilot):
+        base = view(app)
+        leader = base.leader()
+        progress = tuple(dataclasses.replace(p, state="probe", inflight=3, recent_active=False)
+                         for p in leader.progress)
+        app.query_one(NodeCards).cluster = dataclasses.replace(base, nodes=tuple(
+            dataclasses.replace(n, progress=progress if n.id == leader.id else n.progress,
+                                db_size=3_811_635, client_url=f"http://127.0.0.1:4000{n.id}")
+            for n in base.nodes))
+        await pilot.pause()
+        styles = set()
+        for card in app.query(NodeCard):
+            width, base_style = card.content_region.width, card.base_style()
+            lines = card.card_lines(width)
+            assert all(line.cell_len <= width for line in lines)     # none wraps here
+            for line, (_, drawn) in zip(lines, card._drawn, strict=False):
+                rich = Segment.apply_style(line.render(app.console), base_style)
+                expected = Strip(list(rich)).extend_cell_length(width, base_style)
+                assert list(Segment.simplify(drawn)) == list(Segment.simplify(expected))
+                styles |= {segment.style for segment in drawn}
+        assert len(styles) == 4, styles        # plain, dim, bold and italic
+    drive(scenario)
 
 
 def test_a_leaders_card_tells_its_followers_logs_or_why_it_cannot():
