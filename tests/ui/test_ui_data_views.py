@@ -171,6 +171,22 @@ def test_the_keyspace_title_shows_the_revision_and_repaints_only_when_it_moves()
         assert line.cell_length == title.content_region.width
     drive(scenario)
 
+
+def test_a_title_in_one_style_throughout_is_drawn_in_it():
+    """rich's Text.render leaves out the style of a text that has no spans of its own:
+    "No node is running" is bold all the same."""
+    from raftviz.ui.widgets.bars import TextLine
+
+    async def scenario(app, pilot):
+        await pilot.press("3")
+        await pilot.pause()
+        table = app.query_one(KeyTable)
+        table.cluster = dataclasses.replace(view(app), keyspace_node=0)
+        line = table.query_one(".panel-title", TextLine).render_line(0)
+        assert line.text.startswith("No node is running")
+        assert all(s.style.bold for s in line if s.text.strip())
+    drive(scenario)
+
 def test_another_clients_watcher_shows_where_it_stands():
     """A live member reports watchers other clients opened (an etcdctl in another
     terminal): the panel shows each with its keys, start and the revision it was sent up

@@ -236,6 +236,7 @@ def test_an_empty_live_timeline_says_whether_messages_will_come():
         body = app.query_one(TimelineBody)
         await pilot.press("2")
         assert body.plain().startswith("No messages yet. Tick (t)")
+        assert all(s.style.dim for s in body.render_line(0) if s.text.strip())
         for caps, says in ((CONTROL_CAPS, "No messages yet: they appear here as the nodes "
                                           "send them."),
                            (ETCD_CAPS, "etcd does not report the messages its members send "

@@ -4,7 +4,6 @@ every frame."""
 
 from __future__ import annotations
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Vertical
@@ -16,7 +15,7 @@ from textual.widgets import Footer
 from engine.observe import ClusterView
 
 from ..format import seconds
-from .kept_style import KeptStyle
+from .kept_style import KeptStyle, text_segments
 
 
 class TopBar(Widget):
@@ -155,8 +154,8 @@ class TextLine(KeptStyle, Widget):
             blank = Style.from_color(bgcolor=base.bgcolor)      # as a Static pads
             console = self.app.console
             self._strips = [
-                Strip(Segment.apply_style(line.render(console), base)).crop_extend(
-                    0, width, blank) for line in self.text.split("\n")]
+                Strip(text_segments(line, console, base)).crop_extend(0, width, blank)
+                for line in self.text.split("\n")]
         return self._strips[y] if y < len(self._strips) else Strip.blank(width, base)
 
     def notify_style_update(self) -> None:

@@ -166,7 +166,7 @@ class TimelineBody(KeptStyle, ScrollView):
         i = self.scroll_offset.y + y
         if i >= len(self.rows):
             if i == 0 and self.empty:
-                return self._fit(Text(self.empty, style="dim"), width, base)
+                return Strip([Segment(self.empty, base + DIM)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         look = self.rows[i]
         strip = self._strips.get(look)
@@ -181,10 +181,6 @@ class TimelineBody(KeptStyle, ScrollView):
 
     def _parts(self, look: tuple[MessageView, bool]) -> list[tuple[str, str]]:
         return row(look[0], self.lanes, max(self.lanes.values()) + 2)
-
-    def _fit(self, text: Text, width: int, base: Style) -> Strip:
-        segments = Segment.apply_style(text.render(self.app.console), base)
-        return Strip(segments).crop_extend(0, width, base)
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
