@@ -5,8 +5,8 @@ log grid, the message list and the keyspace change on most frames of a busy clus
 RowGrid keeps one rendered strip per row, remembered by the row's key together with the
 cells it was drawn from, so a frame renders only the rows whose cells changed, wherever
 they moved on screen, and repaints only the lines that differ; with no border or padding
-it hands Textual those strips as they are (render_lines), so an unchanged row also keeps
-what the app's colour filters made of it. It has what the views need of a table: a fixed
+it hands Textual those strips as they are (render_lines), put through the app's colour
+filters a cell at a time as they were drawn. It has what the views need of a table: a fixed
 header (one or more lines), a row or cell cursor moved by keys and the mouse, and
 messages when the cursor moves to a row or a row is chosen.
 """
@@ -23,6 +23,8 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.color import Color
+from textual.filter import ANSIToTruecolor, DimFilter, LineFilter, Monochrome, NoColor
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -31,6 +33,10 @@ from textual.strip import Strip
 Cell = Text | str
 PAD = 1             # blank cells each side of a column
 CELLS_KEPT = 4096   # rendered cells remembered
+# Textual's colour filters that change each segment on its own, whatever its neighbours:
+# a line they filter a cell at a time is the line they filter whole.
+SEGMENT_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
+Ink = tuple[tuple[LineFilter, ...], Color]     # the filters a line goes through, on what
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class RowGrid(ScrollView, can_focus=True):
         self._highlighted: tuple[str, str] | None = None
         self._palette: tuple[Style, Style, Style] | None = None
         self._blank: Strip | None = None
+        self._ink: Ink | None = None       # filters applied as lines are drawn (see _inked)
+        self._drawn_ink: Ink | None = None     # those the kept header and blank were drawn in
         self._shown_width = 0      # beside the scrollbar, as of the last _fit
 
     # -- what the views call --
@@ -182,6 +190,7 @@ class RowGrid(ScrollView, can_focus=True):
     # -- drawing --
 
     def render_line(self, y: int) -> Strip:
+        self._use_ink(None)         # Textual filters the lines it is given this way
         return self._line(y, self.scroll_offset, self.scrollable_content_region.width)
 
     def _line(self, y: int, scroll: Offset, width: int) -> Strip:
@@ -195,7 +204,7 @@ class RowGrid(ScrollView, can_focus=True):
             strip = self._row_line(row) if row < len(self.keys) else self._blank_line(width)
         if scroll_x == 0 and strip.cell_length == width:
             return strip        # drawn to fit (see _draw): cropping would copy it
-        return strip.crop_extend(scroll_x, scroll_x + width, self._styles()[0])
+        return strip.crop_extend(scroll_x, scroll_x + width, self._inked_style(self._styles()[0]))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """The lines in `crop`, past Textual's per-line styling when the grid has none to
@@ -206,8 +215,11 @@ class RowGrid(ScrollView, can_focus=True):
             return super().render_lines(crop)
         self._styles_cache.clear()      # its lines are not kept current on this path
         base_background, background = self.background_colors
-        blank = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
         filters = self.get_line_filters()
+        self._use_ink((tuple(filters), background)
+                      if all(isinstance(f, SEGMENT_FILTERS) for f in filters) else None)
+        blank = self._inked_style(
+            self._styles_cache.get_inner_outer(base_background, background)[0].rich_style)
         scroll, shown = self.scroll_offset, self.scrollable_content_region.width
         width = self.content_region.width
         # Beside a vertical scrollbar a line ends where the scrollbar begins: the
@@ -217,8 +229,9 @@ class RowGrid(ScrollView, can_focus=True):
         strips = []
         for y in crop.line_range:
             strip = self._line(y, scroll, shown).adjust_cell_length(drawn, blank)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
+            if self._ink is None:
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
         if crop.column_span != (0, width):
             strips = [strip.crop(*crop.column_span) for strip in strips]
@@ -253,7 +266,8 @@ class RowGrid(ScrollView, can_focus=True):
         cursor_at = None
         if row == self.cursor_row:
             cursor_at = self.cursor_column if self.cursor == "cell" else -1
-        drawn = (self._looks[key], cursor_at, self.has_focus, self._widths, self._shown_width)
+        drawn = (self._looks[key], cursor_at, self.has_focus, self._widths, self._shown_width,
+                 self._ink)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == drawn:
             return cached[1]
@@ -265,7 +279,7 @@ class RowGrid(ScrollView, can_focus=True):
     def _blank_line(self, width: int) -> Strip:
         """A line below the last row, kept: a new one would be filtered anew each frame."""
         if self._blank is None or self._blank.cell_length != width:
-            self._blank = Strip.blank(width, self._styles()[0])
+            self._blank = Strip(self._inked([Segment(" " * width, self._styles()[0])]), width)
         return self._blank
 
     def _header_line(self, y: int) -> Strip:
@@ -281,27 +295,48 @@ class RowGrid(ScrollView, can_focus=True):
         cursor = self._styles()[2]
         segments: list[Segment] = []
         for i, (cell, width) in enumerate(zip(cells, self._widths)):
-            drawn = self.draw_cell(cell, width, style)
             if cursor_at is not None and cursor_at in (i, -1):
-                drawn = Segment.apply_style(drawn, post_style=cursor)
+                drawn = self._inked(list(Segment.apply_style(
+                    self.render_cell(cell, width, style), post_style=cursor)))
+            else:
+                drawn = self.draw_cell(cell, width, style)
             segments.extend(drawn)
         length = sum(w + 2 * PAD for w in self._widths[:len(cells)])
         fill = self._shown_width - length
         if fill > 0:     # blank to the edge, as render_line would: each copy is a new Strip
-            segments.append(Segment(" " * fill, self._styles()[0]))
+            segments += self._inked([Segment(" " * fill, self._styles()[0])])
         return Strip(segments, length + max(0, fill))
 
     def draw_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
         """A cell's segments, `width` + 2 * PAD cells wide, remembered: a row changes when
         one of its cells does, and the same cell shows up again (a log entry on every
         node, a value kept)."""
-        key = (signature(cell), width, style)
+        key = (signature(cell), width, style, self._ink)
         segments = self._cells_drawn.get(key)
         if segments is None:
             if len(self._cells_drawn) > CELLS_KEPT:
                 self._cells_drawn.clear()
-            segments = self._cells_drawn[key] = self.render_cell(cell, width, style)
+            segments = self._cells_drawn[key] = self._inked(self.render_cell(cell, width, style))
         return segments
+
+    def _use_ink(self, ink: Ink | None) -> None:
+        self._ink = ink
+        if ink != self._drawn_ink:      # the kept header and blank line were drawn in another
+            self._drawn_ink, self._header, self._blank = ink, [], None
+
+    def _inked(self, segments: list[Segment]) -> list[Segment]:
+        """The segments as the app's colour filters make them, when render_lines draws
+        the grid: filtered a cell at a time, a cell that shows up again (a log entry on
+        every node) is filtered once, not again with every new line it is in, and no line
+        is made twice (Textual's filtering makes a new strip of every new line)."""
+        if self._ink is not None:
+            filters, background = self._ink
+            for line_filter in filters:
+                segments = line_filter.apply(segments, background)
+        return segments
+
+    def _inked_style(self, style: Style) -> Style | None:
+        return self._inked([Segment(" ", style)])[0].style
 
     def render_cell(self, cell: Cell, width: int, style: Style) -> list[Segment]:
         """Draw one cell; a table whose cells are not Text or str draws its own."""
