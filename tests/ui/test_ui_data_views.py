@@ -187,6 +187,7 @@ def test_a_title_in_one_style_throughout_is_drawn_in_it():
         assert all(s.style.bold for s in line if s.text.strip())
     drive(scenario)
 
+
 def test_another_clients_watcher_shows_where_it_stands():
     """A live member reports watchers other clients opened (an etcdctl in another
     terminal): the panel shows each with its keys, start and the revision it was sent up
