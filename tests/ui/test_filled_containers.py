@@ -1,5 +1,5 @@
-"""Containers marked BLANK (their children fill them, so nothing of theirs shows) leave
-the screen exactly as it was: every tab, both widths, both themes, and under NO_COLOR,
+"""Containers marked BLANK (nothing of theirs shows but their background) leave the
+screen exactly as it was: every tab, both widths, both themes, and under NO_COLOR,
 where a blank line Textual did not style would keep its colour; and a bar in a box of
 its own is drawn only when it changes."""
 
