@@ -8,8 +8,12 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pytest
+
 from rich.segment import Segment
+from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Button, TabbedContent
 
 from engine import observe as o
@@ -243,6 +247,49 @@ def test_card_lines_are_drawn_as_rich_draws_them():
                 styles |= {segment.style for segment in drawn}
         assert len(styles) == 4, styles        # plain, dim, bold and italic
     drive(scenario)
+
+
+def card_states(base: o.ClusterView) -> list[o.ClusterView]:
+    """The cluster as it is (a leader, two followers), then with node 3 a learner (a new
+    title, the same border), then with a node down, a candidate and a paused leader: each
+    a border of its own."""
+    leader = base.leader()
+
+    def changed(nodes: dict[int, dict]) -> o.ClusterView:
+        return dataclasses.replace(base, nodes=tuple(
+            dataclasses.replace(n, **nodes.get(n.id, {})) for n in base.nodes))
+    return [base, changed({3: {"voter": False, "learner": True}}),
+            changed({1: {"up": False}, 3: {"role": "candidate"}, leader.id: {"paused": True}})]
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_cards_draw_their_lines_as_textual_would(monkeypatch, no_color):
+    """A card puts its lines of text between border sides it took from Textual: for every
+    border a card has, in both themes and under NO_COLOR, whole and cropped, its lines are
+    the lines Textual's own styling makes, and every card takes that way."""
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    found = []
+
+    async def scenario(app, pilot):
+        for theme in ("textual-dark", "textual-light"):
+            app.theme = theme
+            for state in card_states(view(app)):
+                app.query_one(NodeCards).cluster = state
+                await pilot.pause()
+                for card in app.query(NodeCard):
+                    width, height = card.outer_size
+                    for crop in (Region(0, 0, width, height),
+                                 Region(2, 1, width - 5, height - 2)):
+                        ours = card.render_lines(crop)
+                        card._styles_cache.clear()        # Textual's way, afresh
+                        found.append((f"{theme} {card.classes} {crop}",
+                                      card._sides() is not None,
+                                      ours == Widget.render_lines(card, crop)))
+    drive(scenario)
+    assert len({what.split(" Region")[0] for what, _, _ in found}) >= 6     # borders, themes
+    assert all(same for _, _, same in found), [what for what, _, same in found if not same]
+    assert all(short for _, short, _ in found)
 
 
 def test_a_leaders_card_tells_its_followers_logs_or_why_it_cannot():

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.events import Click
-from textual.geometry import Region
+from textual.filter import LineFilter
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -27,7 +30,7 @@ from engine.observe import ClusterView, NodeView, ProgressView
 from ..format import Part, labelled, log_range, node_title, short_bytes
 from ..messages import NodeClicked
 from .kept_style import KeptStyle, text_segments
-from .rows import signature
+from .rows import SEGMENT_FILTERS, signature
 
 
 FIELD_BREAK = re.compile(r"  | · ")     # between two fields of a card line
@@ -115,6 +118,16 @@ def line_strip(line: tuple[Part, ...] | Text, width: int, base: Style, console) 
     return Strip(segments).extend_cell_length(width, base)
 
 
+@dataclass(frozen=True, eq=False)
+class CardBox:
+    """A card's border sides, with what they were drawn for."""
+    filters: tuple[LineFilter, ...]     # the app's colour filters, as Textual applies them
+    background: Color
+    left: Strip         # the left border and padding
+    right: Strip
+    inner: Style        # the style of the padding and of a line's blank end
+
+
 class NodeCard(KeptStyle, Widget):
     """One node's card. Its numbers change on most frames of a busy cluster, so it draws
     itself a line at a time (Textual's line API) and repaints only the lines whose text
@@ -130,6 +143,10 @@ class NodeCard(KeptStyle, Widget):
         self.tooltip = "Click for what you can do to this node"
         self._drawn: list[tuple[object, Strip]] = []    # per line: what it shows, drawn
         self._title = ""
+        self._box: CardBox | None = None                # its border's sides, as drawn
+        self._box_key: tuple | None = None              # for what size and filters
+        self._boxed: dict[int, tuple[Strip, CardBox, Strip]] = {}  # content, box -> line
+        self._rims: dict[int, tuple[CardBox, str, Strip]] = {}     # top and bottom lines
 
     def on_click(self) -> None:
         self.post_message(NodeClicked(self.node_id))
@@ -209,13 +226,80 @@ class NodeCard(KeptStyle, Widget):
             return self._drawn[y][1]
         return Strip.blank(self.content_region.width, self.base_style())
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The card's lines, those inside its border put together here: Textual's styling
+        adds the border and padding to each changed line anew (20-35 us a line, most of
+        what three busy cards cost a frame), but they are the same on every line, so they
+        are taken from one line Textual drew and put around each new line of text. The
+        top and bottom lines (the border and its title) are Textual's."""
+        box = self._sides()
+        if box is None:
+            return super().render_lines(crop)
+        height = self.outer_size.height
+        strips = [self._boxed_line(y - 1, box) if 0 < y < height - 1 else self._rim(y, box)
+                  for y in crop.line_range]
+        width = self.outer_size.width
+        if crop.column_span != (0, width):
+            strips = [strip.crop(*crop.column_span) for strip in strips]
+        return strips
+
+    def _sides(self) -> CardBox | None:
+        """The sides of the border (and padding) as Textual draws them now, or None when
+        Textual would add more to a line than sides. Worked out again when the card's
+        size, style or colour filters change."""
+        key = (self.outer_size, tuple(self.get_line_filters()))
+        if key != self._box_key:
+            self._box_key, self._box = key, self._draw_sides(*key)
+        return self._box
+
+    def _draw_sides(self, size: Size, filters: tuple[LineFilter, ...]) -> CardBox | None:
+        """None for an outline, tint, hatch, opacity or a filter that works on whole
+        lines."""
+        styles, gutter = self.styles, self.styles.gutter
+        if (self.BLANK or size.height < 3 or gutter.top != 1 or gutter.bottom != 1
+                or any(edge for edge, _ in styles.outline) or styles.tint.a
+                or styles.text_opacity != 1.0 or self.opacity != 1.0
+                or (styles.has_rule("hatch") and styles.hatch != "none")
+                or not all(isinstance(f, SEGMENT_FILTERS) for f in filters)):
+            return None
+        width = size.width
+        self._styles_cache.set_dirty(Region(0, 1, width, 1))     # drawn afresh
+        line = super().render_lines(Region(0, 1, width, 1))[0]
+        base_background, background = self.background_colors
+        inner = self._styles_cache.get_inner_outer(base_background, background)[0]
+        return CardBox(filters, background, line.crop(0, gutter.left),
+                       line.crop(width - gutter.right, width), inner.rich_style)
+
+    def _rim(self, y: int, box: CardBox) -> Strip:
+        """The top or bottom line, as Textual draws it, kept until the sides or the
+        title change."""
+        kept = self._rims.get(y)
+        if kept is None or kept[0] is not box or kept[1] != self._title:
+            line = super().render_lines(Region(0, y, self.outer_size.width, 1))[0]
+            kept = self._rims[y] = (box, self._title, line)
+        return kept[2]
+
+    def _boxed_line(self, y: int, box: CardBox) -> Strip:
+        """Content line `y` inside the sides, filtered as Textual would filter the line;
+        kept until the line or the sides change."""
+        content = self.render_line(y)
+        kept = self._boxed.get(y)
+        if kept is not None and kept[0] is content and kept[1] is box:
+            return kept[2]
+        inside = content.adjust_cell_length(self.content_region.width, box.inner)
+        for line_filter in box.filters:
+            inside = inside.apply_filter(line_filter, box.background)
+        line = Strip.join([box.left, inside, box.right])
+        self._boxed[y] = (content, box, line)
+        return line
+
     def on_resize(self) -> None:
         self._drawn = []
         self._redraw()
         self.refresh()
 
     def notify_style_update(self) -> None:
-        self._drawn = []
+        self._drawn, self._box_key = [], None
         super().notify_style_update()
         self._redraw()
 
