@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
 from rich.style import Style
 
 from raftviz.ui import format as fmt
-from raftviz.ui.widgets.logs import IN_SNAPSHOT, IndexCell, cell_segments
+from raftviz.ui.widgets.logs import IN_SNAPSHOT, IndexCell, LogGrid, cell_segments
 
 BASE = Style(color="white", bgcolor="black")
 
@@ -45,3 +46,18 @@ def test_empty_entries_snapshot_and_index_cells_are_dim():
     assert text(index) == " 42   " and next(s for s in index if "42" in s.text).style.dim
     assert len(index) == 3          # blanks in one style are one segment
     assert text(cell_segments(None, 5, BASE)) == " " * 7
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([fmt.MARK_APPLIED, fmt.MARK_COMMITTED, fmt.MARK_APPENDED,
+                        fmt.MARK_UNSYNCED, fmt.MARK_DIVERGED]),
+       st.integers(min_value=0, max_value=1200),
+       st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF), max_size=30),
+       st.booleans(), st.integers(min_value=0, max_value=40))
+def test_the_log_grid_draws_an_entry_as_head_and_body_as_it_would_whole(
+        mark, term, words, empty, width):
+    """The grid draws an entry's mark and the rest apart (the rest is shared by every
+    node and mark): together they are the cell drawn whole, segment for segment."""
+    grid, look = LogGrid(), (mark, term, words, empty, False)
+    assert grid.draw_cell(look, width, BASE) == cell_segments(look, width, BASE)
+    assert grid.draw_cell(look, width, BASE) == cell_segments(look, width, BASE)  # kept

@@ -87,11 +87,38 @@ def fitted(text: str, width: int, style: Style, base: Style) -> list[Segment]:
     return [Segment(text, style), Segment(" " * (width - cell_len(text)), base)]
 
 
-def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segment]:
+class EntryHead(NamedTuple):
+    """The start of an entry's cell: its mark, which changes as it is committed and
+    applied."""
+    lead: str
+
+
+class EntryBody(NamedTuple):
+    """The rest of an entry's cell: its term and what it does, the same on every node and
+    whatever its mark."""
+    term: int
+    text: str
+    empty: bool
+
+
+def entry_body(body: EntryBody, width: int, base: Style) -> list[Segment]:
+    """The term in its colour, then what the entry does, fitted to `width`."""
+    number = f"{body.term:>2}"
+    return [Segment(number, base + term_style(body.term)),
+            *fitted(" " + body.text, max(0, width - len(number)),
+                    base + DIM if body.empty else base, base)]
+
+
+def cell_segments(cell: Cell, width: int, base: Style) -> list[Segment]:
     """One cell as segments, PAD blanks each side: at a thousand writes a second every
     row on screen is new in every frame, and building these directly costs a fraction
-    of going through rich's Text."""
+    of going through rich's Text. An entry's head is its mark with the blanks before it,
+    its body the rest (`width` then counts from the end of the head)."""
     pad = Segment(" " * PAD, base)
+    if isinstance(cell, EntryHead):
+        return [Segment(" " * PAD + cell.lead, base)]
+    if isinstance(cell, EntryBody):
+        return list(Segment.simplify([*entry_body(cell, width, base), pad]))
     if isinstance(cell, IndexCell):
         body = fitted(cell.index, width, base + DIM, base)
     elif cell is None:
@@ -102,10 +129,9 @@ def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segme
         body = fitted("not reported by etcd", width, base + DIM, base)
     else:
         mark_, term, what, empty, followed = cell
-        lead, number, shown = mark_ + " ", f"{term:>2}", " " + what
-        rest = max(0, width - cell_len(lead) - len(number))
-        body = [Segment(lead, base), Segment(number, base + term_style(term)),
-                *fitted(shown, rest, base + DIM if empty else base, base)]
+        lead = mark_ + " "
+        body = [Segment(lead, base),
+                *entry_body(EntryBody(term, what, empty), width - cell_len(lead), base)]
         if followed:      # the followed request's entries stand out (the text, not the pad)
             body[:3] = Segment.apply_style(body[:3], post_style=REVERSE)
     # Neighbours in one style as one segment: every later step of a frame (the colour
@@ -115,6 +141,9 @@ def cell_segments(cell: Look | IndexCell, width: int, base: Style) -> list[Segme
 
 class IndexCell(NamedTuple):
     index: str
+
+
+Cell = Look | IndexCell | EntryHead | EntryBody
 
 
 def headers(view: ClusterView, width: int) -> list[Text]:
@@ -174,13 +203,26 @@ class LogGrid(RowGrid):
                       for index in indexes}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
 
-    def cells_of(self, key: str) -> list[Look | IndexCell]:
+    def cells_of(self, key: str) -> list[Cell]:
         return [IndexCell(key), *self.looks[key]]
 
     def render_cell(self, cell, width: int, style: Style) -> list[Segment]:
         if isinstance(cell, (Text, str)):      # the header's labels
             return super().render_cell(cell, width, style)
         return cell_segments(cell, width, style)
+
+    def draw_cell(self, cell, width: int, style: Style) -> list[Segment]:
+        """An entry's cell as its head and body, each drawn once and remembered: as an
+        entry is appended, committed and applied on each node only its mark changes, so
+        its words are drawn once for every node and mark (a busy cluster brings dozens of
+        entries a frame). A followed entry is reversed whole: drawn whole."""
+        if type(cell) is not tuple or len(cell) != 5 or cell[4]:
+            return super().draw_cell(cell, width, style)
+        mark_, term, text, empty, _ = cell
+        lead = mark_ + " "
+        return (super().draw_cell(EntryHead(lead), width, style)
+                + super().draw_cell(EntryBody(term, text, empty), width - cell_len(lead),
+                                    style))
 
     def on_row_grid_selected(self, event: RowGrid.Selected) -> None:
         view = self.cluster
