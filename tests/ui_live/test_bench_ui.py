@@ -23,9 +23,9 @@ ROWS = [
     "frames/s, keyspace tab, 100 writes/s asked", *TAB_ROWS,
     "commit-to-screen p50 (ms)", "commit-to-screen p99 (ms)", "samples seen / sampled",
     "cluster puts/s without UI, each phase", "cluster puts/s with UI, between them",
-    "interface process CPU meanwhile (cores)", "slowdown in each round (%)",
+    "interface process CPU, each round (cores)", "slowdown in each round (%)",
     "UI slowdown of the cluster (median)", "reference: a busy loop taking as much CPU",
-    "cluster puts/s beside it", "its CPU (cores)", "slowdown in each round (%)",
+    "cluster puts/s beside it", "its CPU, each round (cores)", "slowdown in each round (%)",
     "its slowdown of the cluster (median)",
 ]
 TARGETED = {ROWS[0], ROWS[4], ROWS[8], ROWS[13], ROWS[19]}
