@@ -203,7 +203,7 @@ class LogGrid(RowGrid):
                       for index in indexes}
         self.set_looks(self.looks.items(), self.cells_of, follow_tail=True)
 
-    def cells_of(self, key: str) -> list[Cell]:
+    def cells_of(self, key: str) -> list[Look | IndexCell]:
         return [IndexCell(key), *self.looks[key]]
 
     def render_cell(self, cell, width: int, style: Style) -> list[Segment]:
