@@ -9,7 +9,6 @@ import dataclasses
 import re
 
 import pytest
-
 from rich.segment import Segment
 from textual.geometry import Region
 from textual.strip import Strip
