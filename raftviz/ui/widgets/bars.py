@@ -14,7 +14,7 @@ from textual.widgets import Footer
 
 from engine.observe import ClusterView
 
-from ..format import seconds
+from ..format import Part, seconds
 from .kept_style import KeptStyle, text_segments
 
 
@@ -33,7 +33,7 @@ class TopBar(Widget):
 
     def __init__(self) -> None:
         super().__init__()
-        self._shown: list[tuple[str, str]] = []
+        self._shown: list[Part] = []
 
     def watch_cluster(self, view: ClusterView | None) -> None:
         shown = self.parts(view, self.wide) if view else []
@@ -56,7 +56,7 @@ class TopBar(Widget):
             text.append(part, style=style)
         return text
 
-    def parts(self, v: ClusterView, wide: bool) -> list[tuple[str, str]]:
+    def parts(self, v: ClusterView, wide: bool) -> list[Part]:
         parts = []
         if wide:
             parts.append((f"sim · seed {v.seed}" if v.clock == "manual" else "live", "dim"))

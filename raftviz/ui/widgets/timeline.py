@@ -25,7 +25,7 @@ from textual.widget import Widget
 
 from engine.observe import ClusterView, MessageStatus, MessageView, RequestTrace
 
-from ..format import node_title, reports_internals
+from ..format import Part, node_title, reports_internals
 from .kept_style import KeptStyle
 from .rows import repaint_changed
 from .wire import TYPE_STYLES
@@ -76,7 +76,7 @@ def on_path(m: MessageView, trace: RequestTrace | None) -> bool:
                 and (done is None or m.sent_at <= done))
 
 
-def row(m: MessageView, pos: dict[int, int], span: int) -> list[tuple[str, str]]:
+def row(m: MessageView, pos: dict[int, int], span: int) -> list[Part]:
     """One message's row as (text, style) parts: when it was sent, the lanes, its arrow
     and what it says."""
     chars, (lo, hi) = arrow(m, pos, span)
@@ -99,7 +99,7 @@ def part_style(name: str, base: Style, highlight: bool) -> Style:
     return base + DIM + Style.parse(name) + (REVERSE if highlight else Style())
 
 
-def row_segments(parts: list[tuple[str, str]], base: Style, highlight: bool) -> list[Segment]:
+def row_segments(parts: list[Part], base: Style, highlight: bool) -> list[Segment]:
     """The parts drawn straight as segments: under load every row on screen is new each
     frame, and building them through rich's Text cost twice as much."""
     return [Segment(text, part_style(name, base, highlight)) for text, name in parts if text]
@@ -179,7 +179,7 @@ class TimelineBody(KeptStyle, ScrollView):
         self._strips.clear()
         super().notify_style_update()
 
-    def _parts(self, look: tuple[MessageView, bool]) -> list[tuple[str, str]]:
+    def _parts(self, look: tuple[MessageView, bool]) -> list[Part]:
         return row(look[0], self.lanes, max(self.lanes.values()) + 2)
 
     def _width(self) -> int:
