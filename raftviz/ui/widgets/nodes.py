@@ -30,7 +30,7 @@ from engine.observe import ClusterView, NodeView, ProgressView
 from ..format import Part, labelled, log_range, node_title, short_bytes
 from ..messages import NodeClicked
 from .kept_style import KeptStyle, text_segments
-from .rows import SEGMENT_FILTERS, signature
+from .rows import SEGMENT_FILTERS, nothing_laid_over, signature
 
 
 FIELD_BREAK = re.compile(r"  | · ")     # between two fields of a card line
@@ -255,11 +255,9 @@ class NodeCard(KeptStyle, Widget):
     def _draw_sides(self, size: Size, filters: tuple[LineFilter, ...]) -> CardBox | None:
         """None for an outline, tint, hatch, opacity or a filter that works on whole
         lines."""
-        styles, gutter = self.styles, self.styles.gutter
+        gutter = self.styles.gutter
         if (self.BLANK or size.height < 3 or gutter.top != 1 or gutter.bottom != 1
-                or any(edge for edge, _ in styles.outline) or styles.tint.a
-                or styles.text_opacity != 1.0 or self.opacity != 1.0
-                or (styles.has_rule("hatch") and styles.hatch != "none")
+                or not nothing_laid_over(self)
                 or not all(isinstance(f, SEGMENT_FILTERS) for f in filters)):
             return None
         width = size.width

@@ -29,6 +29,7 @@ from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 Cell = Text | str
 PAD = 1             # blank cells each side of a column
@@ -37,6 +38,14 @@ CELLS_KEPT = 4096   # rendered cells remembered
 # a line they filter a cell at a time is the line they filter whole.
 SEGMENT_FILTERS = (ANSIToTruecolor, DimFilter, Monochrome, NoColor)
 Ink = tuple[tuple[LineFilter, ...], Color]     # the filters a line goes through, on what
+
+
+def nothing_laid_over(widget: Widget) -> bool:
+    """Textual lays nothing over the widget's lines: no outline, tint, hatch or opacity."""
+    styles = widget.styles
+    return (not any(edge for edge, _ in styles.outline) and not styles.tint.a
+            and styles.text_opacity == 1.0 and widget.opacity == 1.0
+            and (not styles.has_rule("hatch") or styles.hatch == "none"))
 
 
 @dataclass(frozen=True)
@@ -240,11 +249,8 @@ class RowGrid(ScrollView, can_focus=True):
     def fits_plain_box(self) -> bool:
         """Nothing for Textual to add to a line: no border or padding (the content is the
         whole region, so no border title shows either), outline, tint, hatch or opacity."""
-        styles = self.styles
         return (not self.BLANK and self.content_region.size == self.region.size
-                and not any(edge for edge, _ in styles.outline) and not styles.tint.a
-                and styles.text_opacity == 1.0 and self.opacity == 1.0
-                and (not styles.has_rule("hatch") or styles.hatch == "none"))
+                and nothing_laid_over(self))
 
     def notify_style_update(self) -> None:
         self._strips.clear()
