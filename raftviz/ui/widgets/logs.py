@@ -23,9 +23,14 @@ from engine.observe import ClusterView, EntryView, LogView
 
 from .. import format as fmt
 from ..messages import FollowRequest
+from ..pace import Flood, Pacer
 from .rows import PAD, Column, RowGrid
 
 SHOWN = 60
+# A log flows when each of FLOOD_VIEWS views in a row brings FLOOD_ROWS new entries or
+# more (at 30 views a second, 150 entries a second: more than anyone reads); it is then
+# drawn FLOOD_HZ times a second, while the cards above it count every index as it comes.
+FLOOD_ROWS, FLOOD_VIEWS, FLOOD_HZ = 5, 3, 10
 
 
 def index_range(view: ClusterView) -> range:
@@ -171,9 +176,16 @@ class LogGrid(RowGrid):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor="cell", header_height=2, **kwargs)
         self.looks: dict[str, tuple[Look, ...]] = {}
+        self.flood = Flood(FLOOD_ROWS, FLOOD_VIEWS)
+        self.pacer = Pacer(self._paced_redraw, FLOOD_HZ)
 
-    def watch_cluster(self) -> None:
-        self.redraw()
+    def watch_cluster(self, view: ClusterView | None) -> None:
+        if view is not None:
+            self.pacer.offer(self.flood.note(index_range(view).stop))
+
+    def _paced_redraw(self) -> None:
+        if self.is_attached:      # a drawing held back may fall due after the app quit
+            self.redraw()
 
     def watch_followed(self) -> None:
         self.redraw()
