@@ -6,7 +6,8 @@ from hypothesis import given, settings, strategies as st
 from rich.style import Style
 
 from raftviz.ui import format as fmt
-from raftviz.ui.widgets.logs import IN_SNAPSHOT, IndexCell, LogGrid, cell_segments
+from engine.observe import EntryView, LogView
+from raftviz.ui.widgets.logs import IN_SNAPSHOT, IndexCell, LeaderLog, LogGrid, cell_segments, mark
 
 BASE = Style(color="white", bgcolor="black")
 
@@ -61,3 +62,29 @@ def test_the_log_grid_draws_an_entry_as_head_and_body_as_it_would_whole(
     grid, look = LogGrid(), (mark, term, words, empty, False)
     assert grid.draw_cell(look, width, BASE) == cell_segments(look, width, BASE)
     assert grid.draw_cell(look, width, BASE) == cell_segments(look, width, BASE)  # kept
+
+
+def follower_log(commit: int) -> LogView:
+    return LogView(node=2, entries=(), first_index=1, last_index=100, snapshot_index=0,
+                   snapshot_term=0, commit=commit, applied=commit, synced_index=100)
+
+
+def test_an_entry_is_marked_diverged_only_when_the_leader_will_replace_it():
+    """The leader (term 3) reported indexes 41-50 of its log, which ends at 50."""
+    lead = LeaderLog({i: 2 if i <= 45 else 3 for i in range(41, 51)}, 50, 3)
+    log = follower_log(commit=40)
+
+    def marks(*entries: tuple[int, int]) -> list[str]:
+        return [mark(log, EntryView(i, t, "normal", "put"), lead) for i, t in entries]
+
+    diverged, appended = fmt.MARK_DIVERGED, fmt.MARK_APPENDED
+    assert marks((44, 2), (46, 3)) == [appended, appended]         # the leader's own
+    assert marks((44, 1), (46, 2)) == [diverged, diverged]         # another term there
+    # Beyond the leader's report (the follower's is newer): the leader's term came from
+    # it; an older term will be overwritten.
+    assert marks((51, 3), (60, 3), (51, 2)) == [appended, appended, diverged]
+    assert marks((55, 4)) == [appended]                            # a newer leader's
+    assert marks((41, 2)) == [appended]
+    assert marks((35, 1)) == [fmt.MARK_APPLIED]                    # committed: never
+    log = follower_log(commit=10)
+    assert marks((30, 1)) == [appended]      # before the leader's tail: not known

@@ -44,14 +44,35 @@ def index_range(view: ClusterView) -> range:
     return range(max(1, lo, hi - SHOWN + 1), hi + 1)
 
 
-def leader_terms(view: ClusterView) -> dict[int, int]:
+class LeaderLog(NamedTuple):
+    """What the leader's report says of its log: each index's term in its tail, where
+    the log ends, and the leader's term."""
+    terms: dict[int, int]
+    last: int
+    term: int
+
+
+def leader_log(view: ClusterView) -> LeaderLog | None:
     leader = view.leader()
     log = view.log(leader.id) if leader else None
-    return {e.index: e.term for e in log.entries} if log else {}
+    if log is None:
+        return None
+    return LeaderLog({e.index: e.term for e in log.entries}, log.last_index, leader.term)
 
 
-def mark(log: LogView, e: EntryView, lead: dict[int, int]) -> str:
-    if lead and e.index > log.commit and lead.get(e.index) != e.term:
+def diverged(e: EntryView, lead: LeaderLog) -> bool:
+    """Whether an uncommitted entry will be replaced by the leader's. Beyond the end of
+    the leader's log (members report at different times, so a follower's report can be
+    the newer) the leader will only ever append entries of its own term: an entry of an
+    older term there is replaced, one of its term came from it. Before the tail the
+    leader reported, nothing is known."""
+    if e.index in lead.terms:
+        return lead.terms[e.index] != e.term
+    return e.index > lead.last and e.term < lead.term
+
+
+def mark(log: LogView, e: EntryView, lead: LeaderLog | None) -> str:
+    if lead and e.index > log.commit and diverged(e, lead):
         return fmt.MARK_DIVERGED
     if e.index > log.synced_index:
         return fmt.MARK_UNSYNCED
@@ -67,7 +88,7 @@ IN_SNAPSHOT: Look = ("in snapshot",)
 NOT_REPORTED: Look = ("not reported",)
 
 
-def look(log: LogView, index: int, entries: dict[int, EntryView], lead: dict[int, int],
+def look(log: LogView, index: int, entries: dict[int, EntryView], lead: LeaderLog | None,
          followed: str | None) -> Look:
     e = entries.get(index)
     if e is None:
@@ -207,7 +228,7 @@ class LogGrid(RowGrid):
         self.set_columns([Column("index", Text("#", style="dim"), digits)] + [
             Column(str(lg.node), label, width)
             for lg, label in zip(view.logs, headers(view, width))])
-        lead, reported = leader_terms(view), fmt.reports_internals(view)
+        lead, reported = leader_log(view), fmt.reports_internals(view)
         entries = {lg.node: {e.index: e for e in lg.entries} for lg in view.logs}
         followed = self.followed
         self.looks = {str(index): tuple(look(lg, index, entries[lg.node], lead, followed)
