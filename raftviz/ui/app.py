@@ -31,6 +31,7 @@ from . import garbage
 from . import messages as msg
 from .actions import bindings
 from .controls import Controls, sent_note
+from .pace import asyncio_later
 from .palette import ClusterCommands
 from .quit_signals import QuitOnSignal
 from .session import Outcome, Session
@@ -152,10 +153,9 @@ class RaftvizApp(App):
         if wait <= 0:
             self.refresh_view()
         else:
-            # asyncio's call_later, not Textual's set_timer: a one-shot Timer that first
-            # reads the clock after its deadline skips its only tick, and a refresh that
-            # never comes leaves refresh_due set, so the screen would stop for good.
-            asyncio.get_running_loop().call_later(wait, self._refresh_when_due)
+            # Not on a Textual timer (see asyncio_later): a refresh that never came would
+            # leave refresh_due set, and the screen would stop for good.
+            asyncio_later(wait, self._refresh_when_due)
             self.refresh_due = True
 
     def _refresh_when_due(self) -> None:

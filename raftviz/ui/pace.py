@@ -19,9 +19,9 @@ Later = Callable[[float, Callable[[], None]], object]
 
 
 def asyncio_later(wait: float, call: Callable[[], None]) -> object:
-    # asyncio's call_later, not Textual's set_timer: a one-shot Timer that first reads
-    # the clock after its deadline skips its only tick, and a drawing owed would never
-    # come.
+    """`call` in `wait` seconds, on asyncio's call_later rather than a Textual timer: a
+    one-shot Timer that first reads the clock after its deadline (a thread held the GIL
+    meanwhile) skips its only tick, and what it was to draw never comes."""
     return asyncio.get_running_loop().call_later(wait, call)
 
 
