@@ -27,7 +27,8 @@ def asyncio_later(wait: float, call: Callable[[], None]) -> object:
 
 class Flood:
     """Whether a stream of views has brought at least `rows` new rows in each of the
-    last `views` of them: a flow, not one jump."""
+    last `views` of them that moved at all: a flow, not one jump. (A view that brings
+    no rows, such as another member's report, neither counts nor breaks the flow.)"""
 
     def __init__(self, rows: int, views: int) -> None:
         self.rows = rows
@@ -36,7 +37,7 @@ class Flood:
 
     def note(self, last_row: int) -> bool:
         """Take the newest view's last row (its log's last index, say); flooding now?"""
-        if self.last is not None:
+        if self.last is not None and last_row != self.last:
             self.moves.append(last_row - self.last)
         self.last = last_row
         return len(self.moves) == self.moves.maxlen and min(self.moves) >= self.rows

@@ -44,6 +44,8 @@ def test_a_flood_is_a_flow_of_views_each_bringing_rows_not_one_jump():
     assert [flood.note(n) for n in (1_000_007, 1_000_012)] == [False, False]
     assert flood.note(1_000_017)                     # three moves of five in a row
     assert flood.note(1_000_040)
+    assert flood.note(1_000_040)                     # a view of the same end (another
+    assert flood.note(1_000_040)                     # member's report) does not end it
     assert not flood.note(1_000_041)                 # a slower view ends it at once
     assert not flood.note(1_000_041 + 5)
 

@@ -27,9 +27,10 @@ from ..pace import Flood, Pacer
 from .rows import PAD, Column, RowGrid
 
 SHOWN = 60
-# A log flows when each of FLOOD_VIEWS views in a row brings FLOOD_ROWS new entries or
-# more (at 30 views a second, 150 entries a second: more than anyone reads); it is then
-# drawn FLOOD_HZ times a second, while the cards above it count every index as it comes.
+# A log flows when FLOOD_VIEWS views in a row that bring new entries each bring
+# FLOOD_ROWS or more (at 30 views a second, 150 entries a second: more than anyone
+# reads); it is then drawn FLOOD_HZ times a second, while the cards above it count every
+# index as it comes.
 FLOOD_ROWS, FLOOD_VIEWS, FLOOD_HZ = 5, 3, 10
 
 
