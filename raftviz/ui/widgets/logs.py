@@ -73,7 +73,7 @@ def diverged(e: EntryView, lead: LeaderLog) -> bool:
 
 
 def mark(log: LogView, e: EntryView, lead: LeaderLog | None) -> str:
-    if lead and e.index > log.commit and diverged(e, lead):
+    if lead is not None and e.index > log.commit and diverged(e, lead):
         return fmt.MARK_DIVERGED
     if e.index > log.synced_index:
         return fmt.MARK_UNSYNCED
