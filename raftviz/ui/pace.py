@@ -2,9 +2,10 @@
 
 A live cluster taking a thousand writes a second brings dozens of new log entries in
 every view; drawn 30 times a second they scroll by a screenful each time, faster than
-anyone can read, and drawing them took two fifths of the interface's CPU. `Flood` tells a flood from a single jump (a snapshot, a restart);
-`Pacer` lets a drawing through at once when none is due, holds it back while a flood
-lasts until its pace allows, and never leaves the last one undrawn.
+anyone can read, and drawing them took two fifths of the interface's CPU. `Flood` tells
+a flood from a single jump (a snapshot, a restart); `Pacer` lets a drawing through at
+once when none is due, holds it back while a flood lasts until its pace allows, and
+never leaves the last one undrawn.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Pacing drawings: a flood told from a jump, and a paced drawing never lost. Time is a
-list the test moves; the timer a list of what was arranged."""
+clock the test moves; the timer, a list of what was arranged."""
 
 from __future__ import annotations
 
@@ -23,9 +23,8 @@ class Clock:
 
     def run_due(self, until: float) -> None:
         """Move to `until`, calling what falls due on the way, in order."""
-        while due := sorted((at for at, _ in self.arranged if at <= until)):
-            at = due[0]
-            call = next(c for t, c in self.arranged if t == at)
+        while due := [a for a in self.arranged if a[0] <= until]:
+            at, call = min(due, key=lambda a: a[0])
             self.arranged.remove((at, call))
             self.now = at
             call()
